@@ -1,0 +1,23 @@
+"""GitOps engines: each lays the same stack out as its own tree of files."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from generator.outputs import OutputFile
+from generator.secrets.providers import SecretProvider
+from generator.settings.models import Settings
+from generator.stack import Stack
+
+
+class Engine(Protocol):
+    name: str
+
+    def layout(self, stack: Stack, settings: Settings, provider: SecretProvider) -> list[OutputFile]: ...
+
+
+def engine_for(name: str) -> Engine:
+    from generator.engines.flux import FluxEngine  # noqa: PLC0415 - registry stays import-light
+
+    engines: dict[str, Engine] = {"flux": FluxEngine()}
+    return engines[name]

@@ -1,0 +1,61 @@
+"""The repository's age key: created with pyrage, readable by its owner only."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyrage
+
+from generator.errors import UsageError
+
+
+@dataclass(frozen=True)
+class AgeKey:
+    path: Path
+    recipient: str  # age1...
+
+
+def create_age_key(path: Path) -> AgeKey:
+    """Write a new age identity to ``path`` with mode 0600; the file must not exist."""
+    identity = pyrage.x25519.Identity.generate()
+    recipient = str(identity.to_public())
+    # O_EXCL: never overwrite a key, even if one appeared since we looked
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(f"# created by clusterforge init\n# public key: {recipient}\n{identity}\n")
+    return AgeKey(path, recipient)
+
+
+def read_age_key(path: Path, shown: str) -> AgeKey:
+    """The recipient of the age key at ``path``; refuses a key others can read."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise UsageError(
+            f"{shown}: age key not found; run `clusterforge init` to create one, "
+            "or put the repository's key there (it is gitignored, so a fresh clone needs a copy)"
+        ) from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise UsageError(f"{shown}: the age key is readable by others (mode {stat.S_IMODE(mode):o}); run `chmod 600 {shown}`")
+    identities = []
+    for raw in path.read_text(encoding="ascii", errors="replace").splitlines():
+        line = raw.strip()
+        if line.startswith("AGE-SECRET-KEY-1"):
+            try:
+                identities.append(pyrage.x25519.Identity.from_str(line))
+            except Exception:  # pyrage raises its own error types for malformed keys
+                raise UsageError(f"{shown}: not a valid age secret key") from None
+    if not identities:
+        raise UsageError(f"{shown}: no AGE-SECRET-KEY-1... line found")
+    return AgeKey(path, str(identities[0].to_public()))
+
+
+def identity_bytes(path: Path) -> bytes:
+    """The secret key line itself, for deriving keyed digests; never written anywhere."""
+    for raw in path.read_text(encoding="ascii", errors="replace").splitlines():
+        if raw.strip().startswith("AGE-SECRET-KEY-1"):
+            return raw.strip().encode("ascii")
+    raise UsageError(f"{path}: no AGE-SECRET-KEY-1... line found")

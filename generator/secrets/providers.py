@@ -1,0 +1,113 @@
+"""Secret providers: how a Secret's content reaches git (and from there the cluster).
+
+Each provider is one class behind the ``SecretProvider`` protocol, registered by name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from generator.outputs import SecretFile
+from generator.render import render
+from generator.secrets.sops import Sops
+from generator.stack import SecretSpec
+
+ReadExisting = Callable[[str], bytes | None]
+
+
+class SecretProvider(Protocol):
+    name: str
+
+    def filename(self, spec: SecretSpec) -> str: ...
+
+    def materialize(self, files: list[SecretFile], header: str, existing: ReadExisting) -> dict[str, bytes]:
+        """The bytes to write for each secret file, by path; unchanged secrets keep their old bytes."""
+        ...
+
+
+def secret_plaintext(spec: SecretSpec, header: str) -> str:
+    return header + render("secrets/secret.yaml.j2", secret=spec)
+
+
+@dataclass(frozen=True)
+class SopsProvider:
+    """Secrets encrypted with sops to the repository's age recipients; Flux decrypts them."""
+
+    sops: Sops
+    output_dir: Path  # where output paths are rooted, to name files for sops' creation rules
+    name: str = "sops"
+
+    def filename(self, spec: SecretSpec) -> str:
+        return f"{spec.basename}.sops.yaml"
+
+    def materialize(self, files: list[SecretFile], header: str, existing: ReadExisting) -> dict[str, bytes]:
+        recipients = self._recipients()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = pool.map(lambda f: (f.path, self._one(f, header, existing(f.path), recipients)), files)
+            return dict(results)
+
+    def _sops_path(self, path: str) -> str:
+        return str((self.output_dir / path).relative_to(self.sops.workdir)) if self._inside() else str(self.output_dir / path)
+
+    def _inside(self) -> bool:
+        return self.output_dir.resolve().is_relative_to(self.sops.workdir.resolve())
+
+    def _one(self, file: SecretFile, header: str, old: bytes | None, recipients: dict[str, frozenset[str]]) -> bytes:
+        plaintext = secret_plaintext(file.spec, header)
+        sops_path = self._sops_path(file.path)
+        if old is not None and self._unchanged(old, plaintext, header, sops_path, recipients):
+            return old
+        return self.sops.encrypt(plaintext.encode(), sops_path)
+
+    def _unchanged(
+        self, old: bytes, plaintext: str, header: str, sops_path: str, recipients: dict[str, frozenset[str]]
+    ) -> bool:
+        if not old.decode("utf-8", "replace").startswith(header):
+            return False
+        try:
+            old_doc: Any = yaml.safe_load(old)
+        except yaml.YAMLError:
+            return False
+        if not isinstance(old_doc, dict) or not isinstance(old_doc.get("sops"), dict):
+            return False
+        old_recipients = frozenset(
+            str(entry.get("recipient")) for entry in old_doc["sops"].get("age") or [] if isinstance(entry, dict)
+        )
+        wanted = _rule_recipients(recipients, sops_path)
+        if wanted is not None and old_recipients != wanted:
+            return False  # a recipient was added or removed: encrypt again so every key opens it
+        decrypted = self.sops.decrypt_yaml(old, sops_path)
+        decrypted.pop("sops", None)
+        return bool(decrypted == yaml.safe_load(plaintext))
+
+    def _recipients(self) -> dict[str, frozenset[str]]:
+        """path_regex -> age recipients of each creation rule, in order."""
+        try:
+            config = yaml.safe_load(self.sops.config.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            return {}
+        rules: dict[str, frozenset[str]] = {}
+        for rule in config.get("creation_rules") or []:
+            if not isinstance(rule, dict):
+                continue
+            age = rule.get("age")
+            keys = age if isinstance(age, list) else str(age or "").split(",")
+            rules[str(rule.get("path_regex", ""))] = frozenset(k.strip() for k in keys if k.strip())
+        return rules
+
+
+def _rule_recipients(rules: dict[str, frozenset[str]], path: str) -> frozenset[str] | None:
+    for pattern, recipients in rules.items():
+        try:
+            if re.search(pattern, path):
+                return recipients
+        except re.error:
+            return None
+    return None

@@ -1,0 +1,161 @@
+"""The secrets file: which values the settings need, reading them, adding generated ones."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets as random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from generator.errors import Problem, SettingsError, UsageError
+from generator.litellm.providers import credential_refs
+from generator.secrets.sops import Sops
+from generator.settings.load import LoadedSettings, shown_path
+from generator.settings.models import Settings
+from generator.yamlsource import KeyPath
+
+SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _master_key() -> str:
+    return "sk-" + random.token_hex(24)
+
+
+def _hex_secret() -> str:
+    return random.token_hex(32)
+
+
+def _password() -> str:
+    # hex: safe inside a DATABASE_URL and a redis:// URL without escaping
+    return random.token_hex(24)
+
+
+@dataclass(frozen=True)
+class SecretNeed:
+    name: str  # the key in the secrets file
+    path: KeyPath  # the setting that needs it, for error positions
+    purpose: str
+    generate: Callable[[], str] | None = None  # clusterforge can make the value itself
+
+
+def needed_secrets(settings: Settings) -> list[SecretNeed]:
+    """Every secret the settings need, each once, in a stable order."""
+    needs = [
+        SecretNeed("litellm_master_key", ("litellm",), "the LiteLLM master key (admin API, UI)", _master_key),
+        SecretNeed(
+            "litellm_salt_key",
+            ("litellm",),
+            "the LiteLLM salt key (encrypts credentials in the database; never change it)",
+            _hex_secret,
+        ),
+    ]
+    if settings.database.type == "cloudnative-pg":
+        needs.append(SecretNeed("database_password", ("database",), "the password of the LiteLLM database owner", _password))
+    else:
+        needs.append(SecretNeed("database_password", ("database",), "the password of the external database user"))
+    cache = settings.cache
+    if cache.type in ("dragonfly", "valkey"):
+        needs.append(SecretNeed("cache_password", ("cache",), "the password of the cache", _password))
+    elif cache.type == "external":
+        if cache.password:
+            needs.append(SecretNeed("cache_password", ("cache", "password"), "the password of the external cache"))
+        if cache.sentinel is not None and cache.sentinel.password:
+            needs.append(
+                SecretNeed("cache_sentinel_password", ("cache", "sentinel", "password"), "the password of the sentinels")
+            )
+    for index, model in enumerate(settings.models):
+        if model.credential is None:
+            continue
+        for ref in credential_refs(model.provider, model.credential):
+            needs.append(SecretNeed(ref.secret, ("models", index, "credential"), f"the API key of {model.provider}"))
+    unique: dict[str, SecretNeed] = {}
+    for need in needs:
+        unique.setdefault(need.name, need)
+    return list(unique.values())
+
+
+@dataclass(frozen=True)
+class SecretsFile:
+    """The encrypted secrets file of one repository and the sops that opens it."""
+
+    path: Path
+    sops: Sops
+
+    @classmethod
+    def for_settings(cls, loaded: LoadedSettings, age_key_file: Path) -> SecretsFile:
+        sops_settings = loaded.settings.secrets.sops
+        config = loaded.resolve(sops_settings.config)
+        if not config.is_file():
+            raise UsageError(f"{shown_path(config)}: sops creation rules not found; run `clusterforge init`")
+        return cls(loaded.resolve(sops_settings.file), Sops(config, age_key_file, loaded.base_dir))
+
+    @property
+    def shown(self) -> str:
+        return shown_path(self.path)
+
+    @property
+    def relative(self) -> str:
+        return os.path.relpath(self.path, self.sops.workdir)
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def read(self) -> dict[str, str]:
+        """The decrypted values; every key and value checked, all problems at once."""
+        try:
+            encrypted = self.path.read_bytes()
+        except FileNotFoundError:
+            raise UsageError(f"{self.shown}: secrets file not found; run `clusterforge init`") from None
+        data = self.sops.decrypt_yaml(encrypted, self.relative)
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise SettingsError([Problem(self.shown, None, None, "", "the secrets file must be a mapping of names to values")])
+        problems = []
+        values: dict[str, str] = {}
+        for key, value in data.items():
+            if key == "sops":
+                continue
+            if not SECRET_NAME.match(str(key)):
+                problems.append(
+                    Problem(self.shown, None, None, str(key), "secret names use lowercase letters, digits and '_'")
+                )
+            elif not isinstance(value, str):
+                # never show the value: it is a secret even when it has the wrong type
+                problems.append(Problem(self.shown, None, None, str(key), "must be a string; quote the value"))
+            else:
+                values[key] = value
+        if problems:
+            raise SettingsError(problems)
+        return values
+
+    def create(self, values: dict[str, str]) -> None:
+        """Write a new secrets file holding ``values``; refuses to replace an existing one."""
+        plaintext = "# clusterforge secrets: edit with `sops " + self.relative + "`\n"
+        plaintext += yaml.safe_dump(values, sort_keys=False, default_flow_style=False, width=1 << 16)
+        encrypted = self.sops.encrypt(plaintext.encode(), self.relative)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(encrypted)
+
+    def add(self, name: str, value: str) -> None:
+        self.sops.set_value(self.relative, name, value)
+
+
+def check_secrets(loaded: LoadedSettings, values: dict[str, str], secrets_shown: str) -> list[Problem]:
+    """A problem at the setting that needs it for every secret that is missing or empty."""
+    problems = []
+    for need in needed_secrets(loaded.settings):
+        value = values.get(need.name)
+        if value is None:
+            fix = "run `clusterforge init` to generate it" if need.generate else f"add it with `sops {secrets_shown}`"
+            problems.append(
+                loaded.problem(need.path, f"secret '{need.name}' ({need.purpose}) is missing from {secrets_shown}; {fix}")
+            )
+        elif not value.strip():
+            problems.append(loaded.problem(need.path, f"secret '{need.name}' in {secrets_shown} is empty"))
+    return problems

@@ -1,0 +1,383 @@
+"""pydantic models of cluster.yaml (and models.yaml).
+
+Every model forbids unknown keys and is strict about types: YAML already gives typed
+scalars, so a quoted "5" where a number belongs is a mistake worth reporting.
+Field names follow LiteLLM's own keys where the setting is passed through to it.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, StringConstraints, Tag
+
+from generator.settings.diagnostics import describe_pattern as _p
+
+# ---------------------------------------------------------------- shared types
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+DnsLabel = Annotated[
+    str,
+    StringConstraints(pattern=_p(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "a Kubernetes name: lowercase letters, digits and '-', starting and ending with a letter or digit"), max_length=63),
+]
+"""A Kubernetes name: lowercase letters, digits and '-', at most 63 characters."""
+
+SecretName = Annotated[str, StringConstraints(pattern=_p(r"^[a-z][a-z0-9_]*$", "a secret name: lowercase letters, digits and '_', starting with a letter"), max_length=63)]
+"""A key of the secrets file: lowercase letters, digits and '_'."""
+
+Hostname = Annotated[
+    str,
+    StringConstraints(pattern=_p(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", "a lowercase DNS name such as example.com"), max_length=253),
+]
+
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+
+
+def _quantity(value: object) -> object:
+    # A bare number (cpu: 1) is a valid quantity; keep it a string so output stays stable.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        value = format(value, "g")
+    if isinstance(value, str) and not _QUANTITY.match(value):
+        raise ValueError(f"'{value}' is not a Kubernetes quantity such as 500m, 1, 512Mi or 2Gi")
+    return value
+
+
+Quantity = Annotated[str, BeforeValidator(_quantity)]
+
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveNumber = Annotated[float, Field(gt=0)]
+
+HttpUrl = Annotated[str, StringConstraints(pattern=_p(r"^https?://[^\s/$.?#][^\s]*$", "an http:// or https:// URL"))]
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{value}' is not an IANA time zone such as Etc/UTC or Europe/Berlin") from None
+    return value
+
+
+KUBERNETES_VERSIONS = tuple(f"1.{minor}" for minor in range(25, 38))
+
+
+def _kubernetes_version(value: object) -> object:
+    if isinstance(value, float):
+        raise ValueError(f"write the version as a quoted string such as \"{value}\"; YAML reads {value} as a number")
+    if isinstance(value, str) and value not in KUBERNETES_VERSIONS:
+        raise ValueError(f"'{value}' is not a supported Kubernetes version ({KUBERNETES_VERSIONS[0]} to {KUBERNETES_VERSIONS[-1]})")
+    return value
+
+
+# ---------------------------------------------------------------- cluster and gitops
+
+
+class ClusterSettings(Strict):
+    name: DnsLabel = Field(description="Name of the cluster, used in labels and documentation.")
+    domain: Hostname = Field(description="Base DNS domain of the cluster's services, e.g. example.com.")
+    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
+        "Etc/UTC", description="IANA time zone for scheduled jobs such as backups."
+    )
+    kubernetes_version: Annotated[str, BeforeValidator(_kubernetes_version)] = Field(
+        "1.32", description="Target Kubernetes minor version; selects the schemas used for validation."
+    )
+
+
+class GitOpsSettings(Strict):
+    engine: Literal["flux"] = Field("flux", description="GitOps engine that syncs the output.")
+    repository: Annotated[str, StringConstraints(pattern=_p(r"^(https://|ssh://|git@)\S+$", "a Git URL starting with https://, ssh:// or git@"))] = Field(
+        description="Git URL of the repository Flux pulls, https:// or ssh://."
+    )
+    branch: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9._/-]+$", "a Git branch name"))] = "main"
+    path: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", "a relative path such as output or clusters/prod"))] = Field(
+        "output", description="Where the rendered output lives inside the repository."
+    )
+
+
+# ---------------------------------------------------------------- secrets
+
+
+class SopsSettings(Strict):
+    file: str = Field("cluster.secrets.sops.yaml", description="The encrypted secrets file, relative to cluster.yaml.")
+    age_key_file: str = Field("age.key", description="The repository's age key, relative to cluster.yaml (gitignored).")
+    config: str = Field(".sops.yaml", description="The sops creation rules, relative to cluster.yaml.")
+
+
+class SecretsSettings(Strict):
+    provider: Literal["sops"] = Field("sops", description="How Secrets reach the cluster.")
+    sops: SopsSettings = SopsSettings()
+
+
+# ---------------------------------------------------------------- resources
+
+
+class ResourceList(Strict):
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+
+class Resources(Strict):
+    requests: ResourceList = ResourceList()
+    limits: ResourceList = ResourceList()
+
+
+class Storage(Strict):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+    size: Quantity = "10Gi"
+    storage_class: DnsLabel | None = Field(None, alias="class", description="StorageClass; the cluster default when unset.")
+
+
+# ---------------------------------------------------------------- LiteLLM
+
+
+class Image(Strict):
+    repository: str = "ghcr.io/berriai/litellm-database"
+    tag: str | None = Field(None, description="Image tag; the pinned version in versions.yaml when unset.")
+
+
+class GeneralSettings(Strict):
+    """The subset of LiteLLM ``general_settings`` clusterforge types; LiteLLM ignores unknown keys silently."""
+
+    background_health_checks: bool = Field(
+        False, description="Call every model periodically; off because it exhausts the Prisma pool (seeds)."
+    )
+    health_check_interval: PositiveInt | None = None
+    proxy_batch_write_at: PositiveInt = 60
+    allow_requests_on_db_unavailable: bool = True
+    disable_error_logs: bool = True
+    database_connection_pool_limit: PositiveInt = 10
+    database_connection_timeout: PositiveInt = 60
+
+
+class CacheParams(Strict):
+    mode: Literal["default_off", "default_on"] = Field(
+        "default_off", description="default_off: a request opts in with the X-LiteLLM-Cache header or cache={...}."
+    )
+    ttl: PositiveInt = 600
+    namespace: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9._:-]+$", "letters, digits and . _ : -"))] = "litellm.caching"
+
+
+class LitellmSettings(Strict):
+    """The subset of LiteLLM ``litellm_settings`` clusterforge types."""
+
+    num_retries: Annotated[int, Field(ge=0)] = 2
+    request_timeout: PositiveInt = 600
+    json_logs: bool = True
+    drop_params: bool = False
+    turn_off_message_logging: bool = False
+    cache: bool = Field(True, description="Response caching in the cache backend (needs cache.type other than none).")
+    cache_params: CacheParams = CacheParams()
+
+
+RoutingStrategy = Literal[
+    "simple-shuffle",
+    "least-busy",
+    "latency-based-routing",
+    "cost-based-routing",
+    "usage-based-routing",
+    "usage-based-routing-v2",
+    "provider-budget-routing",
+    "lar1",
+]
+
+
+class AliasTarget(Strict):
+    model: str
+    hidden: bool = False
+
+
+class RouterSettings(Strict):
+    routing_strategy: RoutingStrategy = "simple-shuffle"
+    enable_pre_call_checks: bool = True
+    num_retries: Annotated[int, Field(ge=0)] | None = None
+    timeout: PositiveNumber | None = None
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict, description="model group -> model groups tried next")
+    context_window_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    model_group_alias: dict[str, str | AliasTarget] = Field(default_factory=dict)
+
+
+class LiteLLMSettings(Strict):
+    namespace: DnsLabel = "ai-system"
+    replicas: Annotated[int, Field(ge=1, le=100)] = 2
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(1, description="Uvicorn worker processes per pod (--num_workers).")
+    image: Image = Image()
+    resources: Resources = Resources(
+        requests=ResourceList(cpu="200m", memory="512Mi"),
+        limits=ResourceList(cpu="1", memory="1Gi"),
+    )
+    run_as_root: bool = Field(
+        False, description="Run as UID 0 for images that need it; the default runs as a non-root user."
+    )
+    general_settings: GeneralSettings = GeneralSettings()
+    litellm_settings: LitellmSettings = LitellmSettings()
+    router_settings: RouterSettings = RouterSettings()
+
+
+Provider = Literal[
+    "openai",
+    "azure",
+    "azure_ai",
+    "anthropic",
+    "bedrock",
+    "vertex_ai",
+    "ollama",
+    "mistral",
+    "groq",
+    "cohere",
+    "hosted_vllm",
+]
+
+ModelMode = Literal[
+    "chat",
+    "embedding",
+    "rerank",
+    "image_generation",
+    "audio_speech",
+    "audio_transcription",
+    "realtime",
+]
+
+
+class Model(Strict):
+    name: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$", "a model name: letters, digits and . _ : / -, no spaces"))] = Field(
+        description="Public model name clients ask for (LiteLLM model_name); several entries may share one."
+    )
+    provider: Provider
+    model: Annotated[str, StringConstraints(min_length=1, pattern=_p(r"^\S+$", "an upstream model id without spaces"))] = Field(
+        description="Upstream model id, without the provider prefix."
+    )
+    credential: SecretName | None = Field(None, description="Key of the API key in the secrets file.")
+    api_base: HttpUrl | None = None
+    api_version: str | None = None
+    region: str | None = Field(None, description="bedrock: aws_region_name; vertex_ai: vertex_location.")
+    project: str | None = Field(None, description="vertex_ai: the Google Cloud project.")
+    rpm: PositiveInt | None = None
+    tpm: PositiveInt | None = None
+    timeout: PositiveNumber | None = None
+    stream_timeout: PositiveNumber | None = None
+    mode: ModelMode | None = None
+    id: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$", "a model name: letters, digits and . _ : / -, no spaces"))] | None = Field(
+        None, description="Unique deployment id (model_info.id); the name, or name-N when names repeat."
+    )
+    access_groups: list[str] = Field(default_factory=list)
+    base_model: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    disable_background_health_check: bool = False
+
+
+# ---------------------------------------------------------------- database and cache
+
+
+class CloudNativePGDatabase(Strict):
+    type: Literal["cloudnative-pg"] = "cloudnative-pg"
+    instances: Annotated[int, Field(ge=1, le=9)] = 1
+    database: DnsLabel = "litellm"
+    owner: Annotated[str, StringConstraints(pattern=_p(r"^[a-z_][a-z0-9_]*$", "a PostgreSQL role name: lowercase letters, digits and '_'"))] = "litellm"
+    storage: Storage = Storage()
+    parameters: dict[str, Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]] = Field(
+        default_factory=lambda: {"max_connections": "200", "shared_buffers": "256MB"},
+        description="postgresql.conf parameters (CNPG wants strings; numbers are converted).",
+    )
+    image: str | None = Field(None, description="PostgreSQL image; the pinned one in versions.yaml when unset.")
+    resources: Resources = Resources(
+        requests=ResourceList(cpu="250m", memory="512Mi"),
+        limits=ResourceList(memory="1Gi"),
+    )
+
+
+class ExternalDatabase(Strict):
+    type: Literal["external"]
+    host: Hostname
+    port: Annotated[int, Field(ge=1, le=65535)] = 5432
+    database: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9_-]+$", "a database name: letters, digits, '_' and '-'"))] = "litellm"
+    user: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9_.@-]+$", "a user name: letters, digits and _ . @ -"))] = "litellm"
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
+
+
+def _type_or(default: str) -> Any:
+    # A section without `type:` takes the default kind, so `database: {instances: 3}` works.
+    def pick(value: Any) -> str:
+        if isinstance(value, dict):
+            return str(value.get("type", default))
+        return str(getattr(value, "type", default))
+
+    return Discriminator(pick)
+
+
+Database = Annotated[
+    Annotated[CloudNativePGDatabase, Tag("cloudnative-pg")] | Annotated[ExternalDatabase, Tag("external")],
+    _type_or("cloudnative-pg"),
+]
+
+
+class DragonflyCache(Strict):
+    type: Literal["dragonfly"] = "dragonfly"
+    replicas: Annotated[int, Field(ge=1, le=9)] = 1
+    image: str | None = None
+    resources: Resources = Resources(
+        requests=ResourceList(cpu="100m", memory="256Mi"),
+        limits=ResourceList(memory="512Mi"),
+    )
+
+
+class ValkeyCache(Strict):
+    type: Literal["valkey"]
+    image: str | None = None
+    storage: Storage | None = Field(None, description="Persist the cache on a volume; in memory when unset.")
+    resources: Resources = Resources(
+        requests=ResourceList(cpu="100m", memory="256Mi"),
+        limits=ResourceList(memory="512Mi"),
+    )
+
+
+class Sentinel(Strict):
+    nodes: Annotated[list[Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$", "host:port"))]], Field(min_length=1)]
+    service_name: str = "mymaster"
+    password: bool = Field(False, description="Sentinels need a password: the secret cache_sentinel_password.")
+
+
+class ExternalCache(Strict):
+    type: Literal["external"]
+    host: Hostname | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] = 6379
+    username: str | None = None
+    password: bool = Field(True, description="The cache needs a password: the secret cache_password.")
+    tls: bool = False
+    sentinel: Sentinel | None = None
+
+
+class NoCache(Strict):
+    type: Literal["none"]
+
+
+Cache = Annotated[
+    Annotated[DragonflyCache, Tag("dragonfly")]
+    | Annotated[ValkeyCache, Tag("valkey")]
+    | Annotated[ExternalCache, Tag("external")]
+    | Annotated[NoCache, Tag("none")],
+    _type_or("dragonfly"),
+]
+
+
+# ---------------------------------------------------------------- root
+
+
+class Settings(Strict):
+    cluster: ClusterSettings
+    gitops: GitOpsSettings
+    secrets: SecretsSettings = SecretsSettings()
+    litellm: LiteLLMSettings = LiteLLMSettings()
+    models: Annotated[list[Model], Field(min_length=1)] = Field(
+        description="The models LiteLLM serves, inline or the path of a models.yaml beside cluster.yaml."
+    )
+    database: Database = CloudNativePGDatabase()
+    cache: Cache = DragonflyCache()

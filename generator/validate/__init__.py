@@ -1,0 +1,1 @@
+"""Validation of rendered trees and of any Flux or ArgoCD repository."""
