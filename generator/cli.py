@@ -105,6 +105,14 @@ def configure(config: Path, output: Path | None, dry_run: bool, show_diff: bool,
     """Render the settings into the output tree; nothing is written unless all of it is valid."""
 
     def action() -> None:
+        from generator import state  # noqa: PLC0415 - standard library only
+
+        unchanged = None if show_diff else state.unchanged(config, output)
+        if unchanged is not None:
+            # nothing changed since the last successful run: the full path would only confirm it
+            summary = f"0 created, 0 changed, {unchanged} unchanged, 0 removed"
+            _configure_summary(check, dry_run, state.recorded_output_shown(config), summary)
+            return
         from generator import configure as lib  # noqa: PLC0415
 
         mode = lib.Mode.CHECK if check else lib.Mode.DRY_RUN if dry_run else lib.Mode.WRITE
@@ -113,15 +121,21 @@ def configure(config: Path, output: Path | None, dry_run: bool, show_diff: bool,
             click.echo(note, err=True)
         if show_diff:
             click.echo(result.plan.diff(), nl=False)
-        if mode is lib.Mode.CHECK:
-            click.echo(f"{result.output_shown} is up to date ({result.plan.summary()})")
-            return
-        for line in lib.describe(result.plan, result.output_shown):
-            click.echo(line)
-        prefix = "dry run, nothing written: " if mode is lib.Mode.DRY_RUN else ""
-        click.echo(f"{prefix}{result.plan.summary()}")
+        if not check:
+            for line in lib.describe(result.plan, result.output_shown):
+                click.echo(line)
+        _configure_summary(check, dry_run, result.output_shown, result.plan.summary())
 
     run(_debug(), action)
+
+
+def _configure_summary(check: bool, dry_run: bool, output_shown: str, summary: str) -> None:
+    if check:
+        click.echo(f"{output_shown} is up to date ({summary})")
+    elif dry_run:
+        click.echo(f"dry run, nothing written: {summary}")
+    else:
+        click.echo(summary)
 
 
 @cli.command()

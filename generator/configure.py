@@ -8,14 +8,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from generator.digest import derive_key
+from generator import state
 from generator.engines import engine_for
 from generator.errors import CheckFailed, SettingsError
 from generator.keys import find_age_key
 from generator.outputs import PlainFile, SecretFile
 from generator.plan import Action, Plan, apply_plan, make_plan
 from generator.render import header
-from generator.secrets.agekey import identity_bytes
 from generator.secrets.providers import SopsProvider
 from generator.secrets.store import SecretsFile, check_secrets
 from generator.settings import load_settings
@@ -42,8 +41,15 @@ def output_dir(loaded: LoadedSettings, override: Path | None) -> Path:
     return override.absolute() if override is not None else loaded.resolve(loaded.settings.gitops.path)
 
 
-def render_tree(loaded: LoadedSettings, output: Path) -> tuple[dict[str, bytes], set[str]]:
-    """Every generated file's bytes by output path, and which of them hold secrets."""
+@dataclass(frozen=True)
+class Rendered:
+    tree: dict[str, bytes]  # every generated file's bytes by output path
+    secret_paths: set[str]  # which of them hold secrets
+    inputs: list[Path]  # the files the tree was made from
+    age_key: Path
+
+
+def render_tree(loaded: LoadedSettings, output: Path) -> Rendered:
     settings = loaded.settings
     age_key = find_age_key(loaded)
     secrets_file = SecretsFile.for_settings(loaded, age_key.path)
@@ -51,7 +57,7 @@ def render_tree(loaded: LoadedSettings, output: Path) -> tuple[dict[str, bytes],
     problems = check_secrets(loaded, values, secrets_file.shown)
     if problems:
         raise SettingsError(problems)
-    stack = build_stack(settings, values, derive_key(identity_bytes(age_key.path), "secret checksum"))
+    stack = build_stack(settings, values)
     provider = SopsProvider(secrets_file.sops, output)
     files = engine_for(settings.gitops.engine).layout(stack, settings, provider)
     top = header(loaded.config_path.name)
@@ -68,7 +74,8 @@ def render_tree(loaded: LoadedSettings, output: Path) -> tuple[dict[str, bytes],
         return target.read_bytes() if target.is_file() else None
 
     tree.update(provider.materialize(secret_files, top, existing))
-    return tree, {f.path for f in secret_files}
+    inputs = [loaded.config_path, *loaded.source_files, secrets_file.path, secrets_file.sops.config]
+    return Rendered(tree, {f.path for f in secret_files}, inputs, age_key.path)
 
 
 def validate_tree(plan: Plan, shown_output: str) -> None:
@@ -95,8 +102,8 @@ def configure(config: Path, output: Path | None = None, mode: Mode = Mode.WRITE)
     loaded = load_settings(config)
     target = output_dir(loaded, output)
     shown = shown_path(target)
-    tree, secret_paths = render_tree(loaded, target)
-    plan = make_plan(target, tree, secret_paths)
+    rendered = render_tree(loaded, target)
+    plan = make_plan(target, rendered.tree, rendered.secret_paths)
     result = ConfigureResult(plan, shown, applied=False)
     expected = loaded.resolve(loaded.settings.gitops.path)
     if target != expected:
@@ -107,12 +114,14 @@ def configure(config: Path, output: Path | None = None, mode: Mode = Mode.WRITE)
         if plan.pending:
             details = [f"{c.action.value}: {shown}/{c.path}" for c in plan.pending]
             raise CheckFailed(f"{shown} is not what {loaded.shown} renders: {plan.summary()}", details)
-        return result
-    if plan.pending:
-        validate_tree(plan, shown)
-    if mode is Mode.WRITE and plan.pending:
-        apply_plan(plan)
-        result.applied = True
+    else:
+        if plan.pending:
+            validate_tree(plan, shown)
+        if mode is Mode.WRITE and plan.pending:
+            apply_plan(plan)
+            result.applied = True
+    if not plan.pending or result.applied:
+        state.record(config, target, rendered.inputs, [rendered.age_key])
     return result
 
 

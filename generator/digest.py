@@ -13,7 +13,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 def derive_key(identity: bytes, purpose: str) -> bytes:
     """A 32-byte key for one purpose, derived from the repository's age identity."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"clusterforge {purpose} v1".encode()).derive(identity)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"clusterforge {purpose} v1".encode()).derive(
+        identity
+    )
 
 
 def keyed_digest(key: bytes, value: Any) -> str:

@@ -76,10 +76,7 @@ class ToolError(ClusterforgeError):
         self.returncode = returncode
         self.stderr = stderr
         shown = " ".join(self.argv)
-        if returncode is None:
-            head = f"`{shown}` {reason}"
-        else:
-            head = f"`{shown}` failed with exit code {returncode}"
+        head = f"`{shown}` {reason}" if returncode is None else f"`{shown}` failed with exit code {returncode}"
         tail = stderr.strip()
         super().__init__(f"{head}: {tail}" if tail else head)
 

@@ -89,7 +89,9 @@ def _gitignore(directory: Path, result: InitResult) -> None:
         return
     prefix = "" if not lines or path.read_text(encoding="utf-8").endswith("\n") else "\n"
     with path.open("a", encoding="utf-8") as handle:
-        handle.write(prefix + "# clusterforge: the age key and local state never go to git\n" + "\n".join(missing) + "\n")
+        handle.write(
+            prefix + "# clusterforge: the age key and local state never go to git\n" + "\n".join(missing) + "\n"
+        )
     (result.created if not lines else result.kept).append(shown_path(path))
 
 
@@ -115,22 +117,18 @@ def init(directory: Path, config_name: str = "cluster.yaml") -> InitResult:
 
     secrets_path = loaded.resolve(sops_settings.file)
     secrets_file = SecretsFile(secrets_path, Sops(loaded.resolve(sops_settings.config), key.path, loaded.base_dir))
-    generatable = [need for need in needed_secrets(loaded.settings) if need.generate is not None]
+    generatable = {need.name: need.generate for need in needed_secrets(loaded.settings) if need.generate is not None}
     if not secrets_file.exists():
-        values = {}
-        for need in generatable:
-            assert need.generate is not None
-            values[need.name] = need.generate()
+        values = {name: make() for name, make in generatable.items()}
         secrets_file.create(values)
         result.created.append(secrets_file.shown)
         result.generated = list(values)
     else:
         present = secrets_file.read()
-        for need in generatable:
-            if need.name not in present:
-                assert need.generate is not None
-                secrets_file.add(need.name, need.generate())
-                result.generated.append(need.name)
+        for name, make in generatable.items():
+            if name not in present:
+                secrets_file.add(name, make())
+                result.generated.append(name)
         result.kept.append(secrets_file.shown)
     return result
 

@@ -44,7 +44,9 @@ _Dumper.add_representer(str, _str_presenter)
 
 def to_yaml(value: Any) -> str:
     """A YAML block for a mapping or list, without a trailing newline."""
-    text = yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1 << 16, allow_unicode=True)
+    text = yaml.dump(
+        value, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1 << 16, allow_unicode=True
+    )
     return text.rstrip("\n")
 
 

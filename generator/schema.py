@@ -15,7 +15,10 @@ def settings_schema() -> dict[str, Any]:
     # `models:` may also name a models.yaml file beside cluster.yaml
     schema["properties"]["models"] = {
         "description": models.get("description", ""),
-        "anyOf": [{k: v for k, v in models.items() if k != "description"}, {"type": "string", "pattern": r"\.ya?ml$"}],
+        "anyOf": [
+            {k: v for k, v in models.items() if k != "description"},
+            {"type": "string", "pattern": r"\.ya?ml$"},
+        ],
     }
     return schema
 

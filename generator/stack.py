@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from generator.digest import keyed_digest
 from generator.litellm import config as litellm_config
 from generator.render import to_yaml
-from generator.settings.models import Settings
+from generator.settings.models import CloudNativePGDatabase, DragonflyCache, Settings, ValkeyCache
 from generator.versions import Versions, versions
 
 LITELLM = "litellm"
@@ -128,11 +127,10 @@ def redis_endpoint(settings: Settings) -> tuple[str | None, int]:
     return None, REDIS_PORT
 
 
-def build_stack(settings: Settings, secrets: Mapping[str, str], digest_key: bytes) -> Stack:
+def build_stack(settings: Settings, secrets: Mapping[str, str]) -> Stack:
     """Every app the settings ask for; ``secrets`` are the decrypted values of the secrets file."""
     pins = versions()
     apps: list[App] = []
-    ns = settings.litellm.namespace
     litellm_deps: list[str] = []
     db = settings.database
     if db.type == "cloudnative-pg":
@@ -143,7 +141,7 @@ def build_stack(settings: Settings, secrets: Mapping[str, str], digest_key: byte
                 chart=Chart("cloudnative-pg", "oci://ghcr.io/cloudnative-pg/charts", pins.cloudnative_pg_chart),
             )
         )
-        apps.append(_database_app(settings, secrets, pins))
+        apps.append(_database_app(settings, db, secrets, pins))
         litellm_deps.append(DATABASE_APP)
     cache = settings.cache
     if cache.type == "dragonfly":
@@ -152,20 +150,20 @@ def build_stack(settings: Settings, secrets: Mapping[str, str], digest_key: byte
                 DRAGONFLY_OPERATOR,
                 DRAGONFLY_NAMESPACE,
                 chart=Chart(
-                    "dragonfly-operator", "oci://ghcr.io/dragonflydb/dragonfly-operator/helm", pins.dragonfly_operator_chart
+                    "dragonfly-operator",
+                    "oci://ghcr.io/dragonflydb/dragonfly-operator/helm",
+                    pins.dragonfly_operator_chart,
                 ),
             )
         )
     if cache.type in ("dragonfly", "valkey"):
-        apps.append(_cache_app(settings, secrets, pins))
+        apps.append(_cache_app(settings, cache, secrets, pins))
         litellm_deps.append(CACHE_APP)
-    apps.append(_litellm_app(settings, secrets, pins, digest_key, tuple(litellm_deps)))
+    apps.append(_litellm_app(settings, secrets, pins, tuple(litellm_deps)))
     return Stack(tuple(apps))
 
 
-def _database_app(settings: Settings, secrets: Mapping[str, str], pins: Versions) -> App:
-    db = settings.database
-    assert db.type == "cloudnative-pg"
+def _database_app(settings: Settings, db: CloudNativePGDatabase, secrets: Mapping[str, str], pins: Versions) -> App:
     owner = SecretSpec(
         "owner-secret",
         DATABASE_OWNER_SECRET,
@@ -189,8 +187,9 @@ def _database_app(settings: Settings, secrets: Mapping[str, str], pins: Versions
     )
 
 
-def _cache_app(settings: Settings, secrets: Mapping[str, str], pins: Versions) -> App:
-    cache = settings.cache
+def _cache_app(
+    settings: Settings, cache: DragonflyCache | ValkeyCache, secrets: Mapping[str, str], pins: Versions
+) -> App:
     ns = settings.litellm.namespace
     password = secrets["cache_password"]
     if cache.type == "dragonfly":
@@ -199,10 +198,11 @@ def _cache_app(settings: Settings, secrets: Mapping[str, str], pins: Versions) -
             CACHE_APP,
             ns,
             manifests=(Manifest("dragonfly.yaml", "apps/cache/dragonfly.yaml.j2", {"cache": cache, "image": image}),),
-            secrets=(SecretSpec("secret", CACHE_SECRET, ns, {"password": password}, labels=labels(CACHE_NAME, "cache")),),
+            secrets=(
+                SecretSpec("secret", CACHE_SECRET, ns, {"password": password}, labels=labels(CACHE_NAME, "cache")),
+            ),
             depends_on=(DRAGONFLY_OPERATOR,),
         )
-    assert cache.type == "valkey"
     image = cache.image or f"docker.io/valkey/valkey:{pins.valkey_image_tag}"
     conf = "\n".join(
         [
@@ -227,9 +227,7 @@ def _cache_app(settings: Settings, secrets: Mapping[str, str], pins: Versions) -
     )
 
 
-def _litellm_app(
-    settings: Settings, secrets: Mapping[str, str], pins: Versions, digest_key: bytes, deps: tuple[str, ...]
-) -> App:
+def _litellm_app(settings: Settings, secrets: Mapping[str, str], pins: Versions, deps: tuple[str, ...]) -> App:
     ns = settings.litellm.namespace
     redis_host, redis_port = redis_endpoint(settings)
     proxy_config = litellm_config.proxy_config(settings, redis_host, redis_port)
@@ -253,7 +251,6 @@ def _litellm_app(
         "image": image,
         "config_yaml": config_yaml,
         "config_checksum": hashlib.sha256(config_yaml.encode()).hexdigest(),
-        "secret_checksum": keyed_digest(digest_key, data),
         "secret_keys": list(data),
         "redis_host": redis_host,
         "redis_port": redis_port,

@@ -11,7 +11,8 @@ from generator.stack import Stack
 
 
 class Engine(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def layout(self, stack: Stack, settings: Settings, provider: SecretProvider) -> list[OutputFile]: ...
 

@@ -1,10 +1,10 @@
 """The Flux layout of the community cluster-template.
 
-    kubernetes/flux/cluster/ks.yaml             root Kustomization, decrypts every child
-    kubernetes/apps/kustomization.yaml          every namespace folder
-    kubernetes/apps/<ns>/kustomization.yaml     the namespace and its apps' Kustomizations
-    kubernetes/apps/<ns>/<app>/ks.yaml          a Flux Kustomization for the app
-    kubernetes/apps/<ns>/<app>/app/*.yaml       what the app deploys
+kubernetes/flux/cluster/ks.yaml             root Kustomization, decrypts every child
+kubernetes/apps/kustomization.yaml          every namespace folder
+kubernetes/apps/<ns>/kustomization.yaml     the namespace and its apps' Kustomizations
+kubernetes/apps/<ns>/<app>/ks.yaml          a Flux Kustomization for the app
+kubernetes/apps/<ns>/<app>/app/*.yaml       what the app deploys
 """
 
 from __future__ import annotations
@@ -58,14 +58,22 @@ class FluxEngine:
             source_file = "ocirepository.yaml" if app.chart.is_oci else "helmrepository.yaml"
             app_files.append(PlainFile(f"{base}/app/{source_file}", render(source, app=app, chart=app.chart)))
             app_files.append(
-                PlainFile(f"{base}/app/helmrelease.yaml", render("flux/helmrelease.yaml.j2", app=app, chart=app.chart))
+                PlainFile(
+                    f"{base}/app/helmrelease.yaml",
+                    render("flux/helmrelease.yaml.j2", app=app, chart=app.chart),
+                )
             )
         for manifest in app.manifests:
-            app_files.append(PlainFile(f"{base}/app/{manifest.filename}", render(manifest.template, app=app, **manifest.context)))
+            app_files.append(
+                PlainFile(f"{base}/app/{manifest.filename}", render(manifest.template, app=app, **manifest.context))
+            )
         for spec in app.secrets:
             app_files.append(SecretFile(f"{base}/app/{provider.filename(spec)}", spec))
         names = sorted(f.path.rsplit("/", 1)[1] for f in app_files)
         files.append(
-            PlainFile(f"{base}/app/kustomization.yaml", render("flux/kustomization.yaml.j2", resources=[f"./{n}" for n in names]))
+            PlainFile(
+                f"{base}/app/kustomization.yaml",
+                render("flux/kustomization.yaml.j2", resources=[f"./{n}" for n in names]),
+            )
         )
         return files + app_files

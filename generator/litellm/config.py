@@ -29,7 +29,7 @@ def model_entry(model: Model, model_id: str) -> dict[str, Any]:
     if model.credential is not None:
         for ref in credential_refs(model.provider, model.credential):
             params[ref.param] = _env(ref.env)
-    optional_params = {
+    optional_params: dict[str, Any] = {
         "api_base": model.api_base,
         "api_version": model.api_version,
         "rpm": model.rpm,

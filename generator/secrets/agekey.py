@@ -39,7 +39,9 @@ def read_age_key(path: Path, shown: str) -> AgeKey:
             "or put the repository's key there (it is gitignored, so a fresh clone needs a copy)"
         ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise UsageError(f"{shown}: the age key is readable by others (mode {stat.S_IMODE(mode):o}); run `chmod 600 {shown}`")
+        raise UsageError(
+            f"{shown}: the age key is readable by others (mode {stat.S_IMODE(mode):o}); run `chmod 600 {shown}`"
+        )
     identities = []
     for raw in path.read_text(encoding="ascii", errors="replace").splitlines():
         line = raw.strip()

@@ -23,7 +23,8 @@ ReadExisting = Callable[[str], bytes | None]
 
 
 class SecretProvider(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def filename(self, spec: SecretSpec) -> str: ...
 
@@ -54,7 +55,11 @@ class SopsProvider:
             return dict(results)
 
     def _sops_path(self, path: str) -> str:
-        return str((self.output_dir / path).relative_to(self.sops.workdir)) if self._inside() else str(self.output_dir / path)
+        return (
+            str((self.output_dir / path).relative_to(self.sops.workdir))
+            if self._inside()
+            else str(self.output_dir / path)
+        )
 
     def _inside(self) -> bool:
         return self.output_dir.resolve().is_relative_to(self.sops.workdir.resolve())

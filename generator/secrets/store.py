@@ -54,7 +54,9 @@ def needed_secrets(settings: Settings) -> list[SecretNeed]:
         ),
     ]
     if settings.database.type == "cloudnative-pg":
-        needs.append(SecretNeed("database_password", ("database",), "the password of the LiteLLM database owner", _password))
+        needs.append(
+            SecretNeed("database_password", ("database",), "the password of the LiteLLM database owner", _password)
+        )
     else:
         needs.append(SecretNeed("database_password", ("database",), "the password of the external database user"))
     cache = settings.cache
@@ -65,7 +67,11 @@ def needed_secrets(settings: Settings) -> list[SecretNeed]:
             needs.append(SecretNeed("cache_password", ("cache", "password"), "the password of the external cache"))
         if cache.sentinel is not None and cache.sentinel.password:
             needs.append(
-                SecretNeed("cache_sentinel_password", ("cache", "sentinel", "password"), "the password of the sentinels")
+                SecretNeed(
+                    "cache_sentinel_password",
+                    ("cache", "sentinel", "password"),
+                    "the password of the sentinels",
+                )
             )
     for index, model in enumerate(settings.models):
         if model.credential is None:
@@ -114,7 +120,9 @@ class SecretsFile:
         if data is None:
             return {}
         if not isinstance(data, dict):
-            raise SettingsError([Problem(self.shown, None, None, "", "the secrets file must be a mapping of names to values")])
+            raise SettingsError(
+                [Problem(self.shown, None, None, "", "the secrets file must be a mapping of names to values")]
+            )
         problems = []
         values: dict[str, str] = {}
         for key, value in data.items():
@@ -154,7 +162,9 @@ def check_secrets(loaded: LoadedSettings, values: dict[str, str], secrets_shown:
         if value is None:
             fix = "run `clusterforge init` to generate it" if need.generate else f"add it with `sops {secrets_shown}`"
             problems.append(
-                loaded.problem(need.path, f"secret '{need.name}' ({need.purpose}) is missing from {secrets_shown}; {fix}")
+                loaded.problem(
+                    need.path, f"secret '{need.name}' ({need.purpose}) is missing from {secrets_shown}; {fix}"
+                )
             )
         elif not value.strip():
             problems.append(loaded.problem(need.path, f"secret '{need.name}' in {secrets_shown} is empty"))

@@ -74,10 +74,12 @@ def _clean_path(loc: tuple[int | str, ...], data: Any, keep_last: bool) -> KeyPa
         if isinstance(node, dict) and isinstance(part, str) and part in node:
             path.append(part)
             node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            continue
+        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             path.append(part)
             node = node[part]
-        elif last and keep_last and isinstance(node, dict):
+            continue
+        if last and keep_last and isinstance(node, dict):
             path.append(part)  # a missing key: it is not in the data by definition
             node = None
         # anything else is a union tag or a validator name pydantic put into loc
@@ -88,7 +90,7 @@ def _value_at(data: Any, path: KeyPath) -> Any:
     node = data
     for part in path:
         if isinstance(node, dict):
-            node = node.get(part)  # type: ignore[call-overload]
+            node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
         else:
@@ -188,7 +190,11 @@ def _message(err: ErrorDetails, data: Any, path: KeyPath, root: type[BaseModel])
     if kind == "string_too_long":
         return f"must be at most {ctx.get('max_length')} characters long"
     if kind == "string_too_short":
-        return "must not be empty" if ctx.get("min_length") == 1 else f"must be at least {ctx.get('min_length')} characters"
+        return (
+            "must not be empty"
+            if ctx.get("min_length") == 1
+            else f"must be at least {ctx.get('min_length')} characters"
+        )
     if kind == "too_short":
         return f"must have at least {ctx.get('min_length')} item(s)"
     if kind == "value_error":
@@ -197,9 +203,7 @@ def _message(err: ErrorDetails, data: Any, path: KeyPath, root: type[BaseModel])
     return msg[:1].lower() + msg[1:]
 
 
-def problems_from_validation(
-    exc: ValidationError, data: Any, sources: Sources, root: type[BaseModel]
-) -> list[Problem]:
+def problems_from_validation(exc: ValidationError, data: Any, sources: Sources, root: type[BaseModel]) -> list[Problem]:
     """One problem per wrong place; union alternatives that failed at one place become one line."""
     by_path: dict[KeyPath, list[ErrorDetails]] = defaultdict(list)
     for err in exc.errors(include_url=False):
@@ -224,7 +228,5 @@ def problems_from_validation(
         else:
             messages = sorted({_message(e, data, path, root) for e in errors})
         for message in messages:
-            problems.append(
-                Problem(file, pos.line if pos else None, pos.col if pos else None, dotted(path), message)
-            )
+            problems.append(Problem(file, pos.line if pos else None, pos.col if pos else None, dotted(path), message))
     return problems

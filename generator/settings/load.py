@@ -42,6 +42,11 @@ class LoadedSettings:
         """A path from the settings, which are relative to cluster.yaml's folder."""
         return (self.base_dir / relative).resolve() if not Path(relative).is_absolute() else Path(relative)
 
+    @property
+    def source_files(self) -> list[Path]:
+        """Files besides cluster.yaml the settings were read from (models.yaml)."""
+        return [Path(m.file).absolute() for m in self.sources.mounts.values()]
+
     def problem(self, path: KeyPath, message: str, *, at_key: bool = False) -> Problem:
         file, pos = self.sources.locate(path, at_key=at_key)
         return Problem(file, pos.line if pos else None, pos.col if pos else None, dotted(path), message)
@@ -75,7 +80,15 @@ def _inline_models_file(data: dict[str, Any], base_dir: Path, sources: Sources) 
     file, pos = sources.locate(("models",), at_key=False)
     if not target.is_file():
         raise SettingsError(
-            [Problem(file, pos.line if pos else None, pos.col if pos else None, "models", f"file '{reference}' not found")]
+            [
+                Problem(
+                    file,
+                    pos.line if pos else None,
+                    pos.col if pos else None,
+                    "models",
+                    f"file '{reference}' not found",
+                )
+            ]
         )
     models_data, models_map = read_yaml_file(target, shown_path(target.absolute()))
     if not isinstance(models_data, dict) or "models" not in models_data:

@@ -11,7 +11,16 @@ import re
 import zoneinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+)
 
 from generator.settings.diagnostics import describe_pattern as _p
 
@@ -24,16 +33,34 @@ class Strict(BaseModel):
 
 DnsLabel = Annotated[
     str,
-    StringConstraints(pattern=_p(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "a Kubernetes name: lowercase letters, digits and '-', starting and ending with a letter or digit"), max_length=63),
+    StringConstraints(
+        pattern=_p(
+            r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+            "a Kubernetes name: lowercase letters, digits and '-', starting and ending with a letter or digit",
+        ),
+        max_length=63,
+    ),
 ]
 """A Kubernetes name: lowercase letters, digits and '-', at most 63 characters."""
 
-SecretName = Annotated[str, StringConstraints(pattern=_p(r"^[a-z][a-z0-9_]*$", "a secret name: lowercase letters, digits and '_', starting with a letter"), max_length=63)]
+SecretName = Annotated[
+    str,
+    StringConstraints(
+        pattern=_p(r"^[a-z][a-z0-9_]*$", "a secret name: lowercase letters, digits and '_', starting with a letter"),
+        max_length=63,
+    ),
+]
 """A key of the secrets file: lowercase letters, digits and '_'."""
 
 Hostname = Annotated[
     str,
-    StringConstraints(pattern=_p(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", "a lowercase DNS name such as example.com"), max_length=253),
+    StringConstraints(
+        pattern=_p(
+            r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+            "a lowercase DNS name such as example.com",
+        ),
+        max_length=253,
+    ),
 ]
 
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
@@ -71,9 +98,13 @@ KUBERNETES_VERSIONS = tuple(f"1.{minor}" for minor in range(25, 38))
 
 def _kubernetes_version(value: object) -> object:
     if isinstance(value, float):
-        raise ValueError(f"write the version as a quoted string such as \"{value}\"; YAML reads {value} as a number")
+        raise ValueError(
+            f'write the version as a quoted string such as "1.32": unquoted, YAML reads it as the number {value}'
+        )
     if isinstance(value, str) and value not in KUBERNETES_VERSIONS:
-        raise ValueError(f"'{value}' is not a supported Kubernetes version ({KUBERNETES_VERSIONS[0]} to {KUBERNETES_VERSIONS[-1]})")
+        raise ValueError(
+            f"'{value}' is not a supported Kubernetes version ({KUBERNETES_VERSIONS[0]} to {KUBERNETES_VERSIONS[-1]})"
+        )
     return value
 
 
@@ -93,13 +124,19 @@ class ClusterSettings(Strict):
 
 class GitOpsSettings(Strict):
     engine: Literal["flux"] = Field("flux", description="GitOps engine that syncs the output.")
-    repository: Annotated[str, StringConstraints(pattern=_p(r"^(https://|ssh://|git@)\S+$", "a Git URL starting with https://, ssh:// or git@"))] = Field(
-        description="Git URL of the repository Flux pulls, https:// or ssh://."
-    )
+    repository: Annotated[
+        str,
+        StringConstraints(
+            pattern=_p(r"^(https://|ssh://|git@)\S+$", "a Git URL starting with https://, ssh:// or git@")
+        ),
+    ] = Field(description="Git URL of the repository Flux pulls, https:// or ssh://.")
     branch: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9._/-]+$", "a Git branch name"))] = "main"
-    path: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", "a relative path such as output or clusters/prod"))] = Field(
-        "output", description="Where the rendered output lives inside the repository."
-    )
+    path: Annotated[
+        str,
+        StringConstraints(
+            pattern=_p(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", "a relative path such as output or clusters/prod")
+        ),
+    ] = Field("output", description="Where the rendered output lives inside the repository.")
 
 
 # ---------------------------------------------------------------- secrets
@@ -133,7 +170,9 @@ class Storage(Strict):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
     size: Quantity = "10Gi"
-    storage_class: DnsLabel | None = Field(None, alias="class", description="StorageClass; the cluster default when unset.")
+    storage_class: DnsLabel | None = Field(
+        None, alias="class", description="StorageClass; the cluster default when unset."
+    )
 
 
 # ---------------------------------------------------------------- LiteLLM
@@ -160,10 +199,13 @@ class GeneralSettings(Strict):
 
 class CacheParams(Strict):
     mode: Literal["default_off", "default_on"] = Field(
-        "default_off", description="default_off: a request opts in with the X-LiteLLM-Cache header or cache={...}."
+        "default_off",
+        description="default_off: a request opts in with the X-LiteLLM-Cache header or cache={...}.",
     )
     ttl: PositiveInt = 600
-    namespace: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9._:-]+$", "letters, digits and . _ : -"))] = "litellm.caching"
+    namespace: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9._:-]+$", "letters, digits and . _ : -"))] = (
+        "litellm.caching"
+    )
 
 
 class LitellmSettings(Strict):
@@ -208,7 +250,9 @@ class RouterSettings(Strict):
 class LiteLLMSettings(Strict):
     namespace: DnsLabel = "ai-system"
     replicas: Annotated[int, Field(ge=1, le=100)] = 2
-    workers: Annotated[int, Field(ge=1, le=64)] = Field(1, description="Uvicorn worker processes per pod (--num_workers).")
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        1, description="Uvicorn worker processes per pod (--num_workers)."
+    )
     image: Image = Image()
     resources: Resources = Resources(
         requests=ResourceList(cpu="200m", memory="512Mi"),
@@ -248,13 +292,16 @@ ModelMode = Literal[
 
 
 class Model(Strict):
-    name: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$", "a model name: letters, digits and . _ : / -, no spaces"))] = Field(
-        description="Public model name clients ask for (LiteLLM model_name); several entries may share one."
-    )
+    name: Annotated[
+        str,
+        StringConstraints(
+            pattern=_p(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$", "a model name: letters, digits and . _ : / -, no spaces")
+        ),
+    ] = Field(description="Public model name clients ask for (LiteLLM model_name); several entries may share one.")
     provider: Provider
-    model: Annotated[str, StringConstraints(min_length=1, pattern=_p(r"^\S+$", "an upstream model id without spaces"))] = Field(
-        description="Upstream model id, without the provider prefix."
-    )
+    model: Annotated[
+        str, StringConstraints(min_length=1, pattern=_p(r"^\S+$", "an upstream model id without spaces"))
+    ] = Field(description="Upstream model id, without the provider prefix.")
     credential: SecretName | None = Field(None, description="Key of the API key in the secrets file.")
     api_base: HttpUrl | None = None
     api_version: str | None = None
@@ -265,9 +312,18 @@ class Model(Strict):
     timeout: PositiveNumber | None = None
     stream_timeout: PositiveNumber | None = None
     mode: ModelMode | None = None
-    id: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$", "a model name: letters, digits and . _ : / -, no spaces"))] | None = Field(
-        None, description="Unique deployment id (model_info.id); the name, or name-N when names repeat."
-    )
+    id: (
+        Annotated[
+            str,
+            StringConstraints(
+                pattern=_p(
+                    r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$",
+                    "a model name: letters, digits and . _ : / -, no spaces",
+                )
+            ),
+        ]
+        | None
+    ) = Field(None, description="Unique deployment id (model_info.id); the name, or name-N when names repeat.")
     access_groups: list[str] = Field(default_factory=list)
     base_model: str | None = None
     tags: list[str] = Field(default_factory=list)
@@ -281,7 +337,12 @@ class CloudNativePGDatabase(Strict):
     type: Literal["cloudnative-pg"] = "cloudnative-pg"
     instances: Annotated[int, Field(ge=1, le=9)] = 1
     database: DnsLabel = "litellm"
-    owner: Annotated[str, StringConstraints(pattern=_p(r"^[a-z_][a-z0-9_]*$", "a PostgreSQL role name: lowercase letters, digits and '_'"))] = "litellm"
+    owner: Annotated[
+        str,
+        StringConstraints(
+            pattern=_p(r"^[a-z_][a-z0-9_]*$", "a PostgreSQL role name: lowercase letters, digits and '_'")
+        ),
+    ] = "litellm"
     storage: Storage = Storage()
     parameters: dict[str, Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]] = Field(
         default_factory=lambda: {"max_connections": "200", "shared_buffers": "256MB"},
@@ -298,8 +359,13 @@ class ExternalDatabase(Strict):
     type: Literal["external"]
     host: Hostname
     port: Annotated[int, Field(ge=1, le=65535)] = 5432
-    database: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9_-]+$", "a database name: letters, digits, '_' and '-'"))] = "litellm"
-    user: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9_.@-]+$", "a user name: letters, digits and _ . @ -"))] = "litellm"
+    database: Annotated[
+        str,
+        StringConstraints(pattern=_p(r"^[A-Za-z0-9_-]+$", "a database name: letters, digits, '_' and '-'")),
+    ] = "litellm"
+    user: Annotated[
+        str, StringConstraints(pattern=_p(r"^[A-Za-z0-9_.@-]+$", "a user name: letters, digits and _ . @ -"))
+    ] = "litellm"
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
 
 
@@ -340,7 +406,10 @@ class ValkeyCache(Strict):
 
 
 class Sentinel(Strict):
-    nodes: Annotated[list[Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$", "host:port"))]], Field(min_length=1)]
+    nodes: Annotated[
+        list[Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$", "host:port"))]],
+        Field(min_length=1),
+    ]
     service_name: str = "mymaster"
     password: bool = Field(False, description="Sentinels need a password: the secret cache_sentinel_password.")
 

@@ -48,7 +48,7 @@ def check(settings: Settings) -> list[RuleProblem]:
             )
         )
     if settings.cache.type == "external" and settings.cache.host is None and settings.cache.sentinel is None:
-        problems.append(RuleProblem(("cache",), "an external cache needs `host` or `sentinel`"))
+        problems.append(RuleProblem(("cache",), "an external cache needs `host` or `sentinel`", at_key=True))
     return problems
 
 
@@ -61,7 +61,8 @@ def _check_models(settings: Settings) -> list[RuleProblem]:
             problems.append(
                 RuleProblem(
                     (*at, "id") if model.id else (*at, "name"),
-                    f"duplicate model id '{model_id}' (also models[{first_index[model_id]}]); give each deployment a unique `id`",
+                    f"duplicate model id '{model_id}' (also models[{first_index[model_id]}]); "
+                    "give each deployment a unique `id`",
                 )
             )
         else:
@@ -69,7 +70,10 @@ def _check_models(settings: Settings) -> list[RuleProblem]:
         spec = PROVIDERS[model.provider]
         if spec.key == "required" and model.credential is None:
             problems.append(
-                RuleProblem(at, f"provider {model.provider} needs an API key: set `credential` to a key of the secrets file")
+                RuleProblem(
+                    at,
+                    f"provider {model.provider} needs an API key: set `credential` to a key of the secrets file",
+                )
             )
         if spec.key == "none" and model.credential is not None:
             problems.append(RuleProblem((*at, "credential"), f"provider {model.provider} takes no API key; remove it"))
@@ -90,7 +94,8 @@ def _check_models(settings: Settings) -> list[RuleProblem]:
             problems.append(
                 RuleProblem(
                     (*at, "model"),
-                    f"write the upstream model without the '{spec.prefix}' prefix; clusterforge adds it from `provider`",
+                    f"write the upstream model without the '{spec.prefix}' prefix; "
+                    "clusterforge adds it from `provider`",
                 )
             )
     return problems
@@ -114,9 +119,15 @@ def _check_router(settings: Settings) -> list[RuleProblem]:
                 known(target, (*base, field, group, index))
     for alias, target in router.model_group_alias.items():
         name = target if isinstance(target, str) else target.model
-        path = (*base, "model_group_alias", alias) if isinstance(target, str) else (*base, "model_group_alias", alias, "model")
+        path = (
+            (*base, "model_group_alias", alias)
+            if isinstance(target, str)
+            else (*base, "model_group_alias", alias, "model")
+        )
         if name not in names:
             problems.append(RuleProblem(path, f"no model is named '{name}'{suggest(name, names)}"))
         if alias in names:
-            problems.append(RuleProblem((*base, "model_group_alias", alias), f"'{alias}' is already a model name", True))
+            problems.append(
+                RuleProblem((*base, "model_group_alias", alias), f"'{alias}' is already a model name", True)
+            )
     return problems

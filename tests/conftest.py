@@ -1,0 +1,155 @@
+"""Shared fixtures: a builder for throwaway repositories with a real age key and sops files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from generator.cli import cli
+from generator.init import GITIGNORE_LINES, sops_config_text
+from generator.secrets.agekey import create_age_key
+from generator.secrets.sops import Sops, sops_program
+from generator.secrets.store import SecretsFile
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "tests" / "demo"
+
+MINIMAL = """\
+cluster:
+  name: test
+  domain: example.org
+gitops:
+  repository: https://example.org/test.git
+models:
+  - name: gpt-4o
+    provider: openai
+    model: gpt-4o
+    credential: openai
+"""
+
+BASE_SECRETS = {
+    "litellm_master_key": "sk-" + "a1" * 24,
+    "litellm_salt_key": "b2" * 32,
+    "database_password": "c3" * 24,
+    "cache_password": "d4" * 24,
+    "openai": "sk-test-openai-5e5e5e5e5e5e",
+}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _demo_key_private() -> None:
+    # git cannot store mode 0600; clusterforge refuses keys others can read
+    os.chmod(DEMO / "age.key", 0o600)
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE", raising=False)
+
+
+@dataclass
+class Repo:
+    """A repository laid out as `clusterforge init` leaves it, with known secret values."""
+
+    root: Path
+    config_name: str = "cluster.yaml"
+
+    @property
+    def config(self) -> Path:
+        return self.root / self.config_name
+
+    @property
+    def output(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def secrets_file(self) -> SecretsFile:
+        return SecretsFile(
+            self.root / "cluster.secrets.sops.yaml", Sops(self.root / ".sops.yaml", self.root / "age.key", self.root)
+        )
+
+    def cli(self, *args: str) -> Result:
+        return run_cli(self.root, *args)
+
+    def configure(self, *args: str) -> Result:
+        return self.cli("configure", "--config", self.config_name, *args)
+
+    def files(self) -> dict[str, bytes]:
+        return tree_bytes(self.output)
+
+    def decrypt(self, path: Path) -> str:
+        return decrypt_with_sops(path, self.root / "age.key")
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    if not root.exists():
+        return {}
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def run_cli(cwd: Path, *args: str) -> Result:
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def decrypt_with_sops(path: Path, key: Path) -> str:
+    """The real sops binary, as Flux's kustomize-controller would decrypt it."""
+    env = {**os.environ, "SOPS_AGE_KEY_FILE": str(key)}
+    proc = subprocess.run([sops_program(), "decrypt", str(path)], capture_output=True, env=env, check=True)
+    return proc.stdout.decode()
+
+
+def make_repo(root: Path, settings: str = MINIMAL, secrets: dict[str, str] | None = None) -> Repo:
+    root.mkdir(parents=True, exist_ok=True)
+    repo = Repo(root)
+    repo.config.write_text(settings)
+    (root / ".gitignore").write_text("\n".join(GITIGNORE_LINES) + "\n")
+    key = create_age_key(root / "age.key")
+    (root / ".sops.yaml").write_text(sops_config_text(key.recipient, "cluster.secrets.sops.yaml"))
+    repo.secrets_file.create(dict(BASE_SECRETS if secrets is None else secrets))
+    return repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return make_repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def example_repo(tmp_path: Path) -> Iterator[Repo]:
+    """A copy of the shipped example with its demo secrets, output included."""
+    root = tmp_path / "example"
+    root.mkdir()
+    shutil.copy(ROOT / "cluster.example.yaml", root / "cluster.example.yaml")
+    shutil.copytree(DEMO, root / "tests" / "demo")
+    os.chmod(root / "tests" / "demo" / "age.key", 0o600)
+    if (ROOT / "output").exists():
+        shutil.copytree(ROOT / "output", root / "output")
+    yield Repo(root, "cluster.example.yaml")
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True, env=env).stdout
+
+
+def python() -> str:
+    return sys.executable

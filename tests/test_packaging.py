@@ -1,0 +1,63 @@
+"""A wheel installed outside the checkout carries its templates and renders the example."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.conftest import DEMO, ROOT
+
+
+def test_wheel_renders_the_example_outside_the_checkout(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = dist.glob("clusterforge-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "generator/templates/apps/litellm/deployment.yaml.j2" in names
+    assert "generator/cluster.example.yaml" in names
+    assert "generator/versions.yaml" in names
+
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    shutil.copy(ROOT / "cluster.example.yaml", work / "cluster.example.yaml")
+    shutil.copytree(DEMO, work / "tests" / "demo")
+    os.chmod(work / "tests" / "demo" / "age.key", 0o600)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run(
+        [sys.executable, "-c", "import generator; print(generator.__file__)"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert where.stdout.startswith(str(site))
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "configure", "--config", "cluster.example.yaml"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    plain = sorted(p.relative_to(ROOT / "output").as_posix() for p in (ROOT / "output").rglob("*") if p.is_file())
+    rendered = sorted(p.relative_to(work / "output").as_posix() for p in (work / "output").rglob("*") if p.is_file())
+    assert rendered == plain
+    for path in plain:
+        if not path.endswith(".sops.yaml"):
+            assert (work / "output" / path).read_bytes() == (ROOT / "output" / path).read_bytes(), path
