@@ -20,7 +20,8 @@ RUNS = 5
 
 
 def copy_example(into: Path) -> None:
-    shutil.copy(ROOT / "cluster.example.yaml", into / "cluster.example.yaml")
+    for name in ("cluster.example.yaml", "models.example.yaml"):
+        shutil.copy(ROOT / name, into / name)
     shutil.copytree(ROOT / "tests" / "demo", into / "tests" / "demo")
     os.chmod(into / "tests" / "demo" / "age.key", 0o600)
 

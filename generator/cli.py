@@ -72,6 +72,8 @@ def init(directory: Path) -> None:
         result = do_init(directory)
         for path in result.created:
             click.echo(f"created  {path}")
+        for path in result.updated:
+            click.echo(f"updated  {path}")
         for path in result.kept:
             click.echo(f"kept     {path}")
         if result.generated:
@@ -129,6 +131,282 @@ def configure(config: Path, output: Path | None, dry_run: bool, show_diff: bool,
     run(_debug(), action)
 
 
+@cli.group()
+def models() -> None:
+    """List, show, add and remove the models LiteLLM serves (models.yaml, comments kept)."""
+
+
+_CONFIG = click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("cluster.yaml"),
+    show_default=True,
+    help="The settings file.",
+)
+
+
+@models.command("list")
+@_CONFIG
+def models_list(config: Path) -> None:
+    """A table of the models: name, provider/model, credential, limits, mode."""
+
+    def action() -> None:
+        from generator.litellm import manage  # noqa: PLC0415
+
+        click.echo(manage.table(manage.list_models(config)), nl=False)
+
+    run(_debug(), action)
+
+
+@models.command("show")
+@_CONFIG
+@click.argument("name")
+def models_show(config: Path, name: str) -> None:
+    """A model's settings and the config.yaml entry LiteLLM gets for it."""
+
+    def action() -> None:
+        from generator.litellm import manage  # noqa: PLC0415
+
+        click.echo(manage.show_model(config, name), nl=False)
+
+    run(_debug(), action)
+
+
+PROVIDER_CHOICES = (
+    "openai",
+    "azure",
+    "azure_ai",
+    "anthropic",
+    "bedrock",
+    "vertex_ai",
+    "ollama",
+    "mistral",
+    "groq",
+    "cohere",
+    "hosted_vllm",
+)
+MODE_CHOICES = (
+    "chat",
+    "embedding",
+    "rerank",
+    "image_generation",
+    "audio_speech",
+    "audio_transcription",
+    "realtime",
+)
+
+
+@models.command("add")
+@_CONFIG
+@click.option("--name", help="Public model name clients ask for.")
+@click.option("--provider", type=click.Choice(PROVIDER_CHOICES), help="Where the model runs.")
+@click.option("--model", "upstream", help="Upstream model id, without the provider prefix.")
+@click.option("--credential", help="Key of its API key in the secrets file (or a credentials entry).")
+@click.option("--api-base", help="Endpoint URL.")
+@click.option("--api-version", help="API version (azure).")
+@click.option("--resource", help="Azure resource name (instead of --api-base).")
+@click.option("--region", help="bedrock region / vertex_ai location.")
+@click.option("--project", help="vertex_ai project.")
+@click.option("--backend-namespace", help="In-cluster server: its namespace.")
+@click.option("--predictor", help="In-cluster server: a KServe InferenceService name.")
+@click.option("--service", help="In-cluster server: a Service name.")
+@click.option("--inference-gateway", help="In-cluster server: route through this gateway Service.")
+@click.option("--rpm", type=int, help="Requests per minute.")
+@click.option("--tpm", type=int, help="Tokens per minute.")
+@click.option("--timeout", type=float, help="Request timeout in seconds.")
+@click.option("--stream-timeout", type=float, help="Streaming timeout in seconds.")
+@click.option("--mode", type=click.Choice(MODE_CHOICES), help="What kind of model it is (default chat).")
+@click.option("--id", "model_id", help="Unique deployment id (several deployments may share a name).")
+@click.option("--access-group", "access_groups", multiple=True, help="Access group (repeatable).")
+@click.option("--base-model", help="Base model for cost tracking.")
+@click.option("--tag", "tags", multiple=True, help="Routing tag (repeatable).")
+@click.option("--max-input-tokens", type=int, help="The model's input token limit.")
+@click.option(
+    "--message-trimming", is_flag=True, default=None, help="Trim oversized prompts (needs --max-input-tokens)."
+)
+@click.option(
+    "--disable-background-health-check", is_flag=True, default=None, help="Never health-check it in the background."
+)
+@click.option("--health-check-voice", help="audio_speech: the voice used by health checks.")
+@click.option("--input-type", help="Embedding input type, e.g. text.")
+def models_add(config: Path, **flags: Any) -> None:
+    """Add a model; asks for what is missing when run in a terminal. Nothing is written unless valid."""
+
+    def action() -> None:
+        from generator.litellm import manage  # noqa: PLC0415
+
+        entry = _model_entry(flags)
+        edit = manage.add_model(config, entry)
+        click.echo(f"{edit.file}: {edit.message}")
+        for hint in edit.hints:
+            click.echo(f"note: {hint}", err=True)
+
+    run(_debug(), action)
+
+
+def _model_entry(flags: dict[str, Any]) -> dict[str, Any]:
+    """The new models.yaml entry from the flags, prompting for what is required and missing."""
+    from generator.errors import UsageError  # noqa: PLC0415
+    from generator.litellm.providers import PROVIDERS  # noqa: PLC0415
+
+    interactive = sys.stdin.isatty()
+    missing: list[str] = []
+
+    def need(key: str, flag: str, text: str, **prompt: Any) -> None:
+        if flags.get(key) in (None, ""):
+            if interactive:
+                flags[key] = click.prompt(text, **prompt)
+            else:
+                missing.append(flag)
+
+    need("name", "--name", "Model name (what clients ask for)")
+    need("provider", "--provider", "Provider", type=click.Choice(PROVIDER_CHOICES))
+    need("upstream", "--model", "Upstream model id")
+    spec = PROVIDERS.get(flags.get("provider") or "")
+    if spec is not None:
+        if spec.key == "required":
+            need("credential", "--credential", "Credential (key of the API key in the secrets file)")
+        has_base = any(flags.get(k) for k in ("api_base", "resource", "predictor", "service"))
+        if spec.api_base and not has_base:
+            label = "Azure resource name" if spec.name == "azure" else "API base URL"
+            need("resource" if spec.name == "azure" else "api_base", "--api-base", label)
+        if spec.api_version:
+            need("api_version", "--api-version", "API version", default="2025-01-01-preview")
+    if missing:
+        raise UsageError(f"missing {', '.join(missing)} (or run in a terminal to be asked)")
+    entry: dict[str, Any] = {"name": flags["name"], "provider": flags["provider"], "model": flags["upstream"]}
+    for key in ("credential", "api_base", "api_version", "resource", "region", "project"):
+        if flags.get(key):
+            entry[key] = flags[key]
+    backend = {
+        "namespace": flags.get("backend_namespace"),
+        "predictor": flags.get("predictor"),
+        "service": flags.get("service"),
+        "inference_gateway": flags.get("inference_gateway"),
+    }
+    if any(backend.values()):
+        entry["backend"] = {k: v for k, v in backend.items() if v}
+    for key in ("rpm", "tpm", "timeout", "stream_timeout", "mode", "base_model", "max_input_tokens"):
+        if flags.get(key) is not None:
+            entry[key] = flags[key]
+    if flags.get("model_id"):
+        entry["id"] = flags["model_id"]
+    if flags.get("access_groups"):
+        entry["access_groups"] = list(flags["access_groups"])
+    if flags.get("tags"):
+        entry["tags"] = list(flags["tags"])
+    for key in ("disable_background_health_check", "message_trimming"):
+        if flags.get(key):
+            entry[key] = True
+    for key in ("health_check_voice", "input_type"):
+        if flags.get(key):
+            entry[key] = flags[key]
+    return entry
+
+
+@models.command("remove")
+@_CONFIG
+@click.argument("name")
+@click.option("--id", "model_id", help="Remove only the deployment with this id.")
+def models_remove(config: Path, name: str, model_id: str | None) -> None:
+    """Remove a model; refused while a fallback or alias still names it."""
+
+    def action() -> None:
+        from generator.litellm import manage  # noqa: PLC0415
+
+        edit = manage.remove_model(config, name, model_id)
+        click.echo(f"{edit.file}: {edit.message}")
+
+    run(_debug(), action)
+
+
+@cli.group()
+def keys() -> None:
+    """Virtual keys on a running proxy (its admin API; the proxy needs its database)."""
+
+
+_URL = click.option("--url", required=True, help="The proxy's URL, e.g. https://litellm.example.com.")
+
+
+def _admin(config: Path, url: str) -> Any:
+    from generator.errors import UsageError  # noqa: PLC0415
+    from generator.litellm.admin import ProxyAdmin  # noqa: PLC0415
+    from generator.litellm.master_key import master_key  # noqa: PLC0415
+
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--url must start with http:// or https://, got '{url}'")
+    return ProxyAdmin(url, master_key(config))
+
+
+@keys.command("generate")
+@_CONFIG
+@_URL
+@click.option("--team", help="Team the key belongs to.")
+@click.option("--max-budget", type=float, help="Budget in USD.")
+@click.option("--models", "model_names", multiple=True, help="Model the key may use (repeatable; all when none).")
+@click.option("--user", help="User (e-mail) the key is for.")
+@click.option("--alias", help="A name for the key.")
+@click.option("--duration", help="Lifetime, e.g. 30d.")
+def keys_generate(
+    config: Path,
+    url: str,
+    team: str | None,
+    max_budget: float | None,
+    model_names: tuple[str, ...],
+    user: str | None,
+    alias: str | None,
+    duration: str | None,
+) -> None:
+    """Create a virtual key; prints the key once."""
+
+    def action() -> None:
+        result = _admin(config, url).generate_key(
+            team=team, max_budget=max_budget, models=list(model_names), user=user, alias=alias, duration=duration
+        )
+        click.echo(f"key: {result.get('key', '')}")
+        for field in ("key_alias", "team_id", "user_id", "max_budget", "expires"):
+            if result.get(field) is not None:
+                click.echo(f"{field}: {result[field]}")
+
+    run(_debug(), action)
+
+
+@keys.command("list")
+@_CONFIG
+@_URL
+def keys_list(config: Path, url: str) -> None:
+    """The virtual keys: alias, abbreviated key, team, user, budget, spend, models."""
+
+    def action() -> None:
+        from generator.litellm.admin import keys_table  # noqa: PLC0415
+
+        click.echo(keys_table(_admin(config, url).list_keys()), nl=False)
+
+    run(_debug(), action)
+
+
+@keys.command("delete")
+@_CONFIG
+@_URL
+@click.option(
+    "--key", "key_values", multiple=True, help="A key to delete (repeatable). Prefer --alias: argv is visible."
+)
+@click.option("--alias", "aliases", multiple=True, help="The alias of a key to delete (repeatable).")
+def keys_delete(config: Path, url: str, key_values: tuple[str, ...], aliases: tuple[str, ...]) -> None:
+    """Delete virtual keys by alias (or by key)."""
+
+    def action() -> None:
+        from generator.errors import UsageError  # noqa: PLC0415
+
+        if not key_values and not aliases:
+            raise UsageError("name the keys to delete with --alias (or --key)")
+        deleted = _admin(config, url).delete_keys(list(key_values), list(aliases))
+        click.echo(f"deleted {len(deleted)} key(s)")
+
+    run(_debug(), action)
+
+
 def _configure_summary(check: bool, dry_run: bool, output_shown: str, summary: str) -> None:
     if check:
         click.echo(f"{output_shown} is up to date ({summary})")
@@ -139,13 +417,14 @@ def _configure_summary(check: bool, dry_run: bool, output_shown: str, summary: s
 
 
 @cli.command()
-def schema() -> None:
+@click.option("--models", "models_file", is_flag=True, help="The schema of models.yaml instead.")
+def schema(models_file: bool) -> None:
     """Print the JSON schema of cluster.yaml (for editor completion)."""
 
     def action() -> None:
         from generator.schema import schema_text  # noqa: PLC0415
 
-        click.echo(schema_text(), nl=False)
+        click.echo(schema_text(models_file), nl=False)
 
     run(_debug(), action)
 

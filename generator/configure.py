@@ -17,8 +17,7 @@ from generator.plan import Action, Plan, apply_plan, make_plan
 from generator.render import header
 from generator.secrets.providers import SopsProvider
 from generator.secrets.store import SecretsFile, check_secrets
-from generator.settings import load_settings
-from generator.settings.load import LoadedSettings, shown_path
+from generator.settings.load import LoadedSettings, load_settings, shown_path
 from generator.stack import build_stack
 from generator.validate.kustomize import build_dirs, kustomize_dirs
 
@@ -104,7 +103,7 @@ def configure(config: Path, output: Path | None = None, mode: Mode = Mode.WRITE)
     shown = shown_path(target)
     rendered = render_tree(loaded, target)
     plan = make_plan(target, rendered.tree, rendered.secret_paths)
-    result = ConfigureResult(plan, shown, applied=False)
+    result = ConfigureResult(plan, shown, applied=False, notes=[str(w) for w in loaded.warnings])
     expected = loaded.resolve(loaded.settings.gitops.path)
     if target != expected:
         result.notes.append(

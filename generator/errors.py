@@ -51,6 +51,17 @@ class UsageError(ClusterforgeError):
     exit_code = ExitCode.USAGE
 
 
+class Refused(UsageError):
+    """A request that would break something: the reasons first, one per line, then the verdict."""
+
+    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+        self.details = list(details)
+        super().__init__(message)
+
+    def lines(self) -> list[str]:
+        return [*self.details, str(self)]
+
+
 class SettingsError(UsageError):
     """Everything wrong with the settings, all at once, one line each."""
 

@@ -8,47 +8,50 @@ from pathlib import Path
 
 import generator
 from generator.errors import UsageError
+from generator.schema import schema_text
 from generator.secrets.agekey import create_age_key, read_age_key
 from generator.secrets.sops import Sops
 from generator.secrets.store import SecretsFile, needed_secrets
-from generator.settings import load_settings
-from generator.settings.load import shown_path
+from generator.settings.load import load_settings, shown_path
 
 DEMO_START = "# demo-only:"
 DEMO_END = "# end demo-only"
+INIT_LINE = "# init: "
 GITIGNORE_LINES = ("age.key", ".clusterforge/")
 
 
 @dataclass
 class InitResult:
     created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     generated: list[str] = field(default_factory=list)
     age_key: str = ""
 
 
-def example_text() -> str:
-    """cluster.example.yaml: shipped in the wheel, or at the top of a checkout."""
+def example_text(name: str = "cluster.example.yaml") -> str:
+    """A shipped example: inside the wheel, or at the top of a checkout."""
     package = Path(generator.__file__).parent
-    for candidate in (package / "cluster.example.yaml", package.parent / "cluster.example.yaml"):
+    for candidate in (package / name, package.parent / name):
         if candidate.is_file():
             return candidate.read_text(encoding="utf-8")
-    raise UsageError("cluster.example.yaml is missing from this installation of clusterforge")
+    raise UsageError(f"{name} is missing from this installation of clusterforge")
 
 
 def without_demo_lines(text: str) -> str:
-    """The example minus its demo-only block, which points at the committed demo key."""
+    """The example as a new repository gets it: demo-only blocks (which point at the demo key
+    and example files) are dropped, and their `# init: ` lines take their place."""
     out: list[str] = []
-    skipping = False
+    in_demo = False
     for line in text.splitlines(keepends=True):
         stripped = line.strip()
         if stripped.startswith(DEMO_START):
-            skipping = True
-            continue
-        if skipping and stripped.startswith(DEMO_END):
-            skipping = False
-            continue
-        if not skipping:
+            in_demo = True
+        elif in_demo and stripped.startswith(DEMO_END):
+            in_demo = False
+        elif in_demo and stripped.startswith(INIT_LINE):
+            out.append(line.replace(INIT_LINE, "", 1))
+        elif not in_demo:
             out.append(line)
     return "".join(out)
 
@@ -80,6 +83,16 @@ def _create_text(path: Path, text: str, result: InitResult) -> None:
     result.created.append(shown_path(path))
 
 
+def _write_generated(path: Path, text: str, result: InitResult) -> None:
+    """Editor schemas are generated, not edited: kept current with this clusterforge."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        result.kept.append(shown_path(path))
+        return
+    existed = path.exists()
+    path.write_text(text, encoding="utf-8")
+    (result.updated if existed else result.created).append(shown_path(path))
+
+
 def _gitignore(directory: Path, result: InitResult) -> None:
     path = directory / ".gitignore"
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
@@ -100,6 +113,9 @@ def init(directory: Path, config_name: str = "cluster.yaml") -> InitResult:
     result = InitResult()
     config = directory / config_name
     _create_text(config, without_demo_lines(example_text()), result)
+    _create_text(directory / "models.yaml", example_text("models.example.yaml"), result)
+    for name, text in (("cluster.schema.json", schema_text()), ("models.schema.json", schema_text(models_file=True))):
+        _write_generated(directory / name, text, result)
     loaded = load_settings(config)
     sops_settings = loaded.settings.secrets.sops
 

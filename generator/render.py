@@ -75,5 +75,10 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def static_file(name: str) -> str:
+    """A file shipped as is (not a template), e.g. guardrail code a ConfigMap carries."""
+    return (template_dir() / "files" / name).read_text(encoding="utf-8")
+
+
 def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)

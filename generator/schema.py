@@ -23,5 +23,19 @@ def settings_schema() -> dict[str, Any]:
     return schema
 
 
-def schema_text() -> str:
-    return json.dumps(settings_schema(), indent=2, sort_keys=True) + "\n"
+def models_schema() -> dict[str, Any]:
+    """The schema of a models.yaml: the `models` and `credentials` lists of the settings."""
+    full = Settings.model_json_schema(by_alias=True)
+    return {
+        "$defs": full["$defs"],
+        "title": "clusterforge models file (models.yaml)",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["models"],
+        "properties": {"models": full["properties"]["models"], "credentials": full["properties"]["credentials"]},
+    }
+
+
+def schema_text(models_file: bool = False) -> str:
+    schema = models_schema() if models_file else settings_schema()
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 from generator.litellm import config as litellm_config
-from generator.render import to_yaml
+from generator.litellm.providers import CREDENTIAL_FILES_DIR
+from generator.render import static_file, to_yaml
 from generator.settings.models import CloudNativePGDatabase, DragonflyCache, Settings, ValkeyCache
 from generator.versions import Versions, versions
 
@@ -242,16 +243,28 @@ def _litellm_app(settings: Settings, secrets: Mapping[str, str], pins: Versions,
         data[litellm_config.REDIS_PASSWORD_ENV] = secrets["cache_password"]
     if cache.type == "external" and cache.sentinel is not None and cache.sentinel.password:
         data[litellm_config.REDIS_SENTINEL_PASSWORD_ENV] = secrets["cache_sentinel_password"]
-    for env, secret in litellm_config.credential_envs(settings).items():
-        data[env] = secrets[secret]
+    refs = litellm_config.secret_refs(settings)
+    for ref in refs:
+        data[ref.env] = secrets[ref.secret]
     secret_spec = SecretSpec("secret", LITELLM_SECRET, ns, data, labels=labels(LITELLM, "proxy"))
+    credential_files = {ref.env: ref.file for ref in refs if ref.file}
+    guardrail_files = (
+        {f"{litellm_config.TRIMMING_MODULE}.py": static_file("message_trimming.py")}
+        if litellm_config.trimming_models(settings)
+        else {}
+    )
     image = f"{settings.litellm.image.repository}:{settings.litellm.image.tag or pins.litellm_image_tag}"
     context = {
         "lite": settings.litellm,
         "image": image,
         "config_yaml": config_yaml,
-        "config_checksum": hashlib.sha256(config_yaml.encode()).hexdigest(),
-        "secret_keys": list(data),
+        # the guardrail code is config too: a change of either rolls the pods
+        "config_checksum": hashlib.sha256((config_yaml + "".join(guardrail_files.values())).encode()).hexdigest(),
+        "env_keys": [key for key in data if key not in credential_files],
+        "credential_files": credential_files,
+        "credential_files_dir": CREDENTIAL_FILES_DIR,
+        "guardrail_files": guardrail_files,
+        "guardrails_dir": f"/app/{litellm_config.GUARDRAILS_DIR}",
         "redis_host": redis_host,
         "redis_port": redis_port,
         "labels": labels(LITELLM, "proxy"),
@@ -261,6 +274,11 @@ def _litellm_app(settings: Settings, secrets: Mapping[str, str], pins: Versions,
         ns,
         manifests=(
             Manifest("configmap.yaml", "apps/litellm/configmap.yaml.j2", context),
+            *(
+                [Manifest("guardrails-configmap.yaml", "apps/litellm/guardrails-configmap.yaml.j2", context)]
+                if guardrail_files
+                else []
+            ),
             Manifest("serviceaccount.yaml", "apps/litellm/serviceaccount.yaml.j2", context),
             Manifest("deployment.yaml", "apps/litellm/deployment.yaml.j2", context),
             Manifest("service.yaml", "apps/litellm/service.yaml.j2", context),

@@ -150,7 +150,10 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     return data, builder.map
 
 
-def read_yaml_file(path: Path, shown: str) -> tuple[Any, SourceMap]:
+def read_yaml_file(path: Path, shown: str, text: str | None = None) -> tuple[Any, SourceMap]:
+    """Data and positions of a YAML file; ``text`` stands in for its content when given (an edit not yet saved)."""
+    if text is not None:
+        return parse_yaml(text, shown)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -21,6 +21,7 @@ from generator.secrets.store import SecretsFile
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "demo"
+EXAMPLE_FILES = ("cluster.example.yaml", "models.example.yaml")
 
 MINIMAL = """\
 cluster:
@@ -132,7 +133,8 @@ def example_repo(tmp_path: Path) -> Iterator[Repo]:
     """A copy of the shipped example with its demo secrets, output included."""
     root = tmp_path / "example"
     root.mkdir()
-    shutil.copy(ROOT / "cluster.example.yaml", root / "cluster.example.yaml")
+    for name in EXAMPLE_FILES:
+        shutil.copy(ROOT / name, root / name)
     shutil.copytree(DEMO, root / "tests" / "demo")
     os.chmod(root / "tests" / "demo" / "age.key", 0o600)
     if (ROOT / "output").exists():

@@ -9,7 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.conftest import DEMO, ROOT
+from tests.conftest import DEMO, EXAMPLE_FILES, ROOT
 
 
 def test_wheel_renders_the_example_outside_the_checkout(tmp_path: Path) -> None:
@@ -23,6 +23,8 @@ def test_wheel_renders_the_example_outside_the_checkout(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "generator/templates/apps/litellm/deployment.yaml.j2" in names
     assert "generator/cluster.example.yaml" in names
+    assert "generator/models.example.yaml" in names
+    assert "generator/templates/files/message_trimming.py" in names
     assert "generator/versions.yaml" in names
 
     site = tmp_path / "site"
@@ -33,7 +35,8 @@ def test_wheel_renders_the_example_outside_the_checkout(tmp_path: Path) -> None:
     )
     work = tmp_path / "elsewhere"
     work.mkdir()
-    shutil.copy(ROOT / "cluster.example.yaml", work / "cluster.example.yaml")
+    for name in EXAMPLE_FILES:
+        shutil.copy(ROOT / name, work / name)
     shutil.copytree(DEMO, work / "tests" / "demo")
     os.chmod(work / "tests" / "demo" / "age.key", 0o600)
     env = {**os.environ, "PYTHONPATH": str(site)}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.settings import load_settings
+from generator.settings.load import load_settings
 from tests.conftest import MINIMAL, ROOT, make_repo, run_cli
 
 CASES = ROOT / "tests" / "settings"
@@ -97,7 +97,22 @@ def test_missing_secret_points_at_the_setting_that_needs_it(tmp_path: Path) -> N
     assert not repo.output.exists()
 
 
-def test_schema_command_matches_committed_schema() -> None:
+def test_schema_command_matches_committed_schemas() -> None:
     result = run_cli(ROOT, "schema")
     assert result.exit_code == 0
     assert result.output == (ROOT / "cluster.schema.json").read_text()
+    models = run_cli(ROOT, "schema", "--models")
+    assert models.output == (ROOT / "models.schema.json").read_text()
+
+
+def test_the_models_schema_accepts_the_example_and_rejects_a_typo() -> None:
+    import json
+
+    import jsonschema_rs
+    import yaml
+
+    validator = jsonschema_rs.validator_for(json.loads((ROOT / "models.schema.json").read_text()))
+    example = yaml.safe_load((ROOT / "models.example.yaml").read_text())
+    assert validator.is_valid(example)
+    example["models"][0]["api_bse"] = "https://x"
+    assert not validator.is_valid(example)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.litellm.providers import PROVIDERS, credential_refs
-from generator.settings.models import Model, Settings
-from generator.settings.rules import model_ids
+from generator.litellm.deployments import credential_api_base, model_api_base, model_ids, shared_credential
+from generator.litellm.providers import PROVIDERS, SecretRef, credential_refs
+from generator.settings.models import Credential, Model, Settings
 
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 SALT_KEY_ENV = "LITELLM_SALT_KEY"
@@ -18,43 +18,85 @@ DATABASE_URL_ENV = "DATABASE_URL"
 REDIS_PASSWORD_ENV = "REDIS_PASSWORD"
 REDIS_SENTINEL_PASSWORD_ENV = "REDIS_SENTINEL_PASSWORD"
 
+TRIMMING_GUARDRAIL = "message-trimming"
+GUARDRAILS_DIR = "custom_guardrails"  # beside config.yaml: LiteLLM imports custom guardrails relative to it
+TRIMMING_MODULE = "message_trimming"
+TRIMMING_CLASS = "MessageTrimmingGuardrail"
+
 
 def _env(name: str) -> str:
     return f"os.environ/{name}"
 
 
-def model_entry(model: Model, model_id: str) -> dict[str, Any]:
+def _region_params(provider: str, region: str | None, project: str | None) -> dict[str, Any]:
+    if provider == "bedrock":
+        return {"aws_region_name": region}
+    if provider == "vertex_ai":
+        return {"vertex_project": project, "vertex_location": region}
+    return {}
+
+
+def _present(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def model_entry(settings: Settings, model: Model, model_id: str) -> dict[str, Any]:
     spec = PROVIDERS[model.provider]
     params: dict[str, Any] = {"model": spec.prefix + model.model}
-    if model.credential is not None:
-        for ref in credential_refs(model.provider, model.credential):
-            params[ref.param] = _env(ref.env)
-    optional_params: dict[str, Any] = {
-        "api_base": model.api_base,
-        "api_version": model.api_version,
-        "rpm": model.rpm,
-        "tpm": model.tpm,
-        "timeout": model.timeout,
-        "stream_timeout": model.stream_timeout,
-    }
-    if model.provider == "bedrock":
-        optional_params["aws_region_name"] = model.region
-    if model.provider == "vertex_ai":
-        optional_params["vertex_project"] = model.project
-        optional_params["vertex_location"] = model.region
+    cred = shared_credential(settings, model)
+    if cred is not None:
+        params["litellm_credential_name"] = cred.name
+    elif model.credential is not None:
+        params.update({ref.param: ref.value for ref in credential_refs(model.provider, model.credential)})
+    params.update(
+        _present(
+            {
+                "api_base": model_api_base(model),
+                "api_version": model.api_version,
+                **_region_params(model.provider, model.region, model.project),
+                "rpm": model.rpm,
+                "tpm": model.tpm,
+                "timeout": model.timeout,
+                "stream_timeout": model.stream_timeout,
+                "input_type": model.input_type,
+            }
+        )
+    )
     if model.tags:
-        optional_params["tags"] = list(model.tags)
-    params.update({k: v for k, v in optional_params.items() if v is not None})
+        params["tags"] = list(model.tags)
+    if model.message_trimming:
+        params["guardrails"] = [TRIMMING_GUARDRAIL]
     info: dict[str, Any] = {"id": model_id}
-    if model.mode is not None:
-        info["mode"] = model.mode
-    if model.base_model is not None:
-        info["base_model"] = model.base_model
+    info.update(
+        _present(
+            {
+                "mode": model.mode,
+                "base_model": model.base_model,
+                "max_input_tokens": model.max_input_tokens,
+                "health_check_voice": model.health_check_voice,
+            }
+        )
+    )
     if model.access_groups:
         info["access_groups"] = list(model.access_groups)
     if model.disable_background_health_check:
         info["disable_background_health_check"] = True
     return {"model_name": model.name, "litellm_params": params, "model_info": info}
+
+
+def credential_entry(credential: Credential) -> dict[str, Any]:
+    values: dict[str, Any] = {ref.param: ref.value for ref in credential_refs(credential.provider, credential.name)}
+    values.update(
+        _present(
+            {
+                "api_base": credential_api_base(credential),
+                "api_version": credential.api_version,
+                **_region_params(credential.provider, credential.region, credential.project),
+            }
+        )
+    )
+    # LiteLLM refuses to start when credential_info is missing, even empty
+    return {"credential_name": credential.name, "credential_values": values, "credential_info": {}}
 
 
 def cache_params(settings: Settings, redis_host: str | None, redis_port: int) -> dict[str, Any]:
@@ -79,6 +121,30 @@ def cache_params(settings: Settings, redis_host: str | None, redis_port: int) ->
     return params
 
 
+def trimming_models(settings: Settings) -> dict[str, int]:
+    """model name -> input token limit, for every model the trimming guardrail is on for."""
+    return {m.name: m.max_input_tokens for m in settings.models if m.message_trimming and m.max_input_tokens}
+
+
+def guardrails(settings: Settings) -> list[dict[str, Any]]:
+    limits = trimming_models(settings)
+    if not limits:
+        return []
+    return [
+        {
+            "guardrail_name": TRIMMING_GUARDRAIL,
+            "litellm_params": {
+                "guardrail": f"{GUARDRAILS_DIR}.{TRIMMING_MODULE}.{TRIMMING_CLASS}",
+                "mode": "pre_call",
+                # on only for the models that list it in litellm_params.guardrails
+                "default_on": False,
+                "trim_ratio": settings.litellm.message_trimming.trim_ratio,
+                "max_input_tokens": dict(sorted(limits.items())),
+            },
+        }
+    ]
+
+
 def proxy_config(settings: Settings, redis_host: str | None, redis_port: int) -> dict[str, Any]:
     lite = settings.litellm
     general: dict[str, Any] = {"master_key": _env(MASTER_KEY_ENV)}
@@ -94,10 +160,16 @@ def proxy_config(settings: Settings, redis_host: str | None, redis_port: int) ->
         "routing_strategy": router.routing_strategy,
         "enable_pre_call_checks": router.enable_pre_call_checks,
     }
-    if router.num_retries is not None:
-        router_settings["num_retries"] = router.num_retries
-    if router.timeout is not None:
-        router_settings["timeout"] = router.timeout
+    router_settings.update(
+        _present(
+            {
+                "num_retries": router.num_retries,
+                "timeout": router.timeout,
+                "allowed_fails": router.allowed_fails,
+                "cooldown_time": router.cooldown_time,
+            }
+        )
+    )
     if router.fallbacks:
         router_settings["fallbacks"] = [{k: list(v)} for k, v in router.fallbacks.items()]
     if router.context_window_fallbacks:
@@ -107,20 +179,27 @@ def proxy_config(settings: Settings, redis_host: str | None, redis_port: int) ->
             alias: target if isinstance(target, str) else target.model_dump()
             for alias, target in router.model_group_alias.items()
         }
-    return {
-        "model_list": [model_entry(m, i) for m, i in zip(settings.models, model_ids(settings), strict=True)],
-        "general_settings": general,
-        "litellm_settings": litellm_settings,
-        "router_settings": router_settings,
+    config: dict[str, Any] = {
+        "model_list": [model_entry(settings, m, i) for m, i in zip(settings.models, model_ids(settings), strict=True)]
     }
+    if settings.credentials:
+        config["credential_list"] = [credential_entry(c) for c in settings.credentials]
+    if guardrails(settings):
+        config["guardrails"] = guardrails(settings)
+    config.update(
+        {"general_settings": general, "litellm_settings": litellm_settings, "router_settings": router_settings}
+    )
+    return config
 
 
-def credential_envs(settings: Settings) -> dict[str, str]:
-    """env var -> secrets-file key, for every provider credential the models read."""
-    envs: dict[str, str] = {}
+def secret_refs(settings: Settings) -> list[SecretRef]:
+    """Every credential secret the proxy reads, each once, by its key in litellm-secret."""
+    refs: dict[str, SecretRef] = {}
+    for cred in settings.credentials:
+        for ref in credential_refs(cred.provider, cred.name):
+            refs.setdefault(ref.env, ref)
     for model in settings.models:
-        if model.credential is None:
-            continue
-        for ref in credential_refs(model.provider, model.credential):
-            envs[ref.env] = ref.secret
-    return dict(sorted(envs.items()))
+        if model.credential is not None and shared_credential(settings, model) is None:
+            for ref in credential_refs(model.provider, model.credential):
+                refs.setdefault(ref.env, ref)
+    return [refs[k] for k in sorted(refs)]

@@ -50,13 +50,25 @@ def credential_env(credential: str) -> str:
     return f"{credential.upper()}_API_KEY"
 
 
+CREDENTIAL_FILES_DIR = "/etc/litellm/credentials"
+
+
 @dataclass(frozen=True)
 class SecretRef:
-    """One secret a model reads: the secrets-file key, the env var, the litellm_params key."""
+    """One secret a model reads: the secrets-file key, its key in litellm-secret, the litellm_params key.
+
+    Most reach the proxy as an env var of that name (``os.environ/NAME`` in config.yaml); a
+    credentials file (Vertex AI's service account JSON) is mounted as a file instead.
+    """
 
     secret: str
     env: str
     param: str
+    file: str | None = None  # mounted at CREDENTIAL_FILES_DIR/<file> instead of an env var
+
+    @property
+    def value(self) -> str:
+        return f"{CREDENTIAL_FILES_DIR}/{self.file}" if self.file else f"os.environ/{self.env}"
 
 
 def credential_refs(provider: str, credential: str) -> tuple[SecretRef, ...]:
@@ -68,6 +80,6 @@ def credential_refs(provider: str, credential: str) -> tuple[SecretRef, ...]:
             SecretRef(f"{credential}_secret_access_key", f"{base}_SECRET_ACCESS_KEY", "aws_secret_access_key"),
         )
     if provider == "vertex_ai":
-        # the service account JSON itself; LiteLLM accepts it as a string
-        return (SecretRef(credential, f"{base}_CREDENTIALS", "vertex_credentials"),)
+        # the service account JSON, mounted as a file: kept out of the environment
+        return (SecretRef(credential, f"{base}_CREDENTIALS", "vertex_credentials", file=f"{credential}.json"),)
     return (SecretRef(credential, credential_env(credential), "api_key"),)

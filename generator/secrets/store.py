@@ -73,8 +73,12 @@ def needed_secrets(settings: Settings) -> list[SecretNeed]:
                     "the password of the sentinels",
                 )
             )
+    shared = {c.name for c in settings.credentials}
+    for index, cred in enumerate(settings.credentials):
+        for ref in credential_refs(cred.provider, cred.name):
+            needs.append(SecretNeed(ref.secret, ("credentials", index, "name"), f"the API key of {cred.provider}"))
     for index, model in enumerate(settings.models):
-        if model.credential is None:
+        if model.credential is None or model.credential in shared:
             continue
         for ref in credential_refs(model.provider, model.credential):
             needs.append(SecretNeed(ref.secret, ("models", index, "credential"), f"the API key of {model.provider}"))

@@ -1,6 +1,2 @@
-"""Typed settings: the models of cluster.yaml and models.yaml, their loading and their rules."""
-
-from generator.settings.load import LoadedSettings, load_settings
-from generator.settings.models import Settings
-
-__all__ = ["LoadedSettings", "Settings", "load_settings"]
+"""Typed settings: the models of cluster.yaml and models.yaml (models.py), their loading with
+positions for errors (load.py, diagnostics.py) and the rules that span several settings (rules.py)."""

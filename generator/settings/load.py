@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 
 from generator.errors import Problem, SettingsError
 from generator.settings import rules
-from generator.settings.diagnostics import problems_from_validation
+from generator.settings.diagnostics import problems_from_validation, suggest
 from generator.settings.models import Settings
 from generator.yamlsource import KeyPath, SourceMap, Sources, dotted, read_yaml_file
 
@@ -29,6 +30,7 @@ class LoadedSettings:
     settings: Settings
     config_path: Path
     sources: Sources
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def base_dir(self) -> Path:
@@ -45,34 +47,51 @@ class LoadedSettings:
     @property
     def source_files(self) -> list[Path]:
         """Files besides cluster.yaml the settings were read from (models.yaml)."""
-        return [Path(m.file).absolute() for m in self.sources.mounts.values()]
+        return sorted({Path(m.file).absolute() for m in self.sources.mounts.values()})
+
+    @property
+    def models_file(self) -> Path | None:
+        """The models.yaml that `models:` names, if it names one."""
+        mount = self.sources.mounts.get(("models",))
+        return Path(mount.file).absolute() if mount else None
 
     def problem(self, path: KeyPath, message: str, *, at_key: bool = False) -> Problem:
         file, pos = self.sources.locate(path, at_key=at_key)
         return Problem(file, pos.line if pos else None, pos.col if pos else None, dotted(path), message)
 
 
-def load_settings(config_path: Path) -> LoadedSettings:
-    """Typed settings, or a SettingsError listing every problem with its file, line and column."""
+def load_settings(config_path: Path, texts: Mapping[Path, str] | None = None) -> LoadedSettings:
+    """Typed settings, or a SettingsError listing every problem with its file, line and column.
+
+    ``texts`` holds unsaved contents by absolute path: an edit is checked before it is written.
+    """
+    texts = texts or {}
     shown = shown_path(config_path)
-    data, source_map = read_yaml_file(config_path, shown)
+    data, source_map = read_yaml_file(config_path, shown, texts.get(config_path.absolute()))
     sources = Sources(source_map)
     if not isinstance(data, dict):
         raise SettingsError([Problem(shown, 1, 1, "", "the settings must be a YAML mapping of keys to values")])
-    data = _inline_models_file(data, config_path.parent, sources)
+    data = _inline_models_file(data, config_path.parent, sources, texts)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise SettingsError(problems_from_validation(exc, data, sources, Settings)) from None
     loaded = LoadedSettings(settings, config_path.absolute(), sources)
     found = rules.check(settings)
-    if found:
-        raise SettingsError(loaded.problem(p.path, p.message, at_key=p.at_key) for p in found)
-    return loaded
+    errors = [loaded.problem(p.path, p.message, at_key=p.at_key) for p in found if not p.warning]
+    if errors:
+        raise SettingsError(errors)
+    warnings = tuple(loaded.problem(p.path, f"warning: {p.message}", at_key=p.at_key) for p in found if p.warning)
+    return LoadedSettings(settings, loaded.config_path, sources, warnings)
 
 
-def _inline_models_file(data: dict[str, Any], base_dir: Path, sources: Sources) -> dict[str, Any]:
-    """Replace ``models: models.yaml`` by that file's list, keeping its positions for errors."""
+MODELS_FILE_KEYS = ("models", "credentials")
+
+
+def _inline_models_file(
+    data: dict[str, Any], base_dir: Path, sources: Sources, texts: Mapping[Path, str]
+) -> dict[str, Any]:
+    """Replace ``models: models.yaml`` by that file's lists, keeping their positions for errors."""
     reference = data.get("models")
     if not isinstance(reference, str):
         return data
@@ -90,18 +109,33 @@ def _inline_models_file(data: dict[str, Any], base_dir: Path, sources: Sources) 
                 )
             ]
         )
-    models_data, models_map = read_yaml_file(target, shown_path(target.absolute()))
+    models_data, models_map = read_yaml_file(target, shown_path(target.absolute()), texts.get(target.absolute()))
     if not isinstance(models_data, dict) or "models" not in models_data:
         raise SettingsError([Problem(models_map.file, 1, 1, "", "a models file is a mapping with a `models:` list")])
-    unknown = sorted(set(models_data) - {"models"})
-    if unknown:
-        problems = []
-        for key in unknown:
-            line_col = models_map.keys[(key,)]
-            problems.append(Problem(models_map.file, line_col.line, line_col.col, key, "unknown key; allowed: models"))
+    problems = []
+    for key in sorted(set(models_data) - set(MODELS_FILE_KEYS)):
+        line_col = models_map.keys[(key,)]
+        hint = suggest(key, MODELS_FILE_KEYS) or f"; allowed: {', '.join(MODELS_FILE_KEYS)}"
+        problems.append(Problem(models_map.file, line_col.line, line_col.col, key, f"unknown key{hint}"))
+    if "credentials" in models_data and "credentials" in data:
+        line_col = models_map.keys[("credentials",)]
+        problems.append(
+            Problem(
+                models_map.file,
+                line_col.line,
+                line_col.col,
+                "credentials",
+                f"credentials are also in {sources.root.file}; keep them in one place",
+            )
+        )
+    if problems:
         raise SettingsError(problems)
-    sources.mounts[("models",)] = _rebase(models_map, ("models",))
-    return {**data, "models": models_data["models"]}
+    merged = dict(data)
+    for key in MODELS_FILE_KEYS:
+        if key in models_data:
+            sources.mounts[(key,)] = _rebase(models_map, (key,))
+            merged[key] = models_data[key]
+    return merged
 
 
 def _rebase(source: SourceMap, prefix: KeyPath) -> SourceMap:

@@ -80,6 +80,9 @@ def _quantity(value: object) -> object:
 Quantity = Annotated[str, BeforeValidator(_quantity)]
 
 PositiveInt = Annotated[int, Field(gt=0)]
+Duration = Annotated[
+    str, StringConstraints(pattern=_p(r"^[1-9][0-9]*[smhd]$", "a duration such as 30s, 15m, 12h or 30d"))
+]
 PositiveNumber = Annotated[float, Field(gt=0)]
 
 HttpUrl = Annotated[str, StringConstraints(pattern=_p(r"^https?://[^\s/$.?#][^\s]*$", "an http:// or https:// URL"))]
@@ -193,8 +196,24 @@ class GeneralSettings(Strict):
     proxy_batch_write_at: PositiveInt = 60
     allow_requests_on_db_unavailable: bool = True
     disable_error_logs: bool = True
-    database_connection_pool_limit: PositiveInt = 10
+    database_connection_pool_limit: PositiveInt = Field(
+        10, description="Prisma connections per worker; pool limit x workers x replicas must fit the database."
+    )
     database_connection_timeout: PositiveInt = 60
+    disable_spend_logs: bool = Field(False, description="Keep no per-request spend logs (the UI loses usage views).")
+    store_prompts_in_spend_logs: bool = Field(False, description="Store prompts and responses in the spend logs.")
+    maximum_spend_logs_retention_period: Duration | None = Field(
+        "30d", description="Delete spend logs older than this (e.g. 30d); null keeps them forever."
+    )
+    maximum_spend_logs_retention_interval: Duration = Field("1d", description="How often old spend logs are deleted.")
+
+
+class MessageTrimming(Strict):
+    """The message-trimming guardrail of the seeds: oversized prompts are trimmed, not rejected upstream."""
+
+    trim_ratio: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.75, description="Trim the messages to this share of the model's input token limit."
+    )
 
 
 class CacheParams(Strict):
@@ -245,6 +264,10 @@ class RouterSettings(Strict):
     fallbacks: dict[str, list[str]] = Field(default_factory=dict, description="model group -> model groups tried next")
     context_window_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
     model_group_alias: dict[str, str | AliasTarget] = Field(default_factory=dict)
+    allowed_fails: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="Failures per minute before a deployment is cooled down."
+    )
+    cooldown_time: PositiveNumber | None = Field(None, description="Seconds a failing deployment is left out.")
 
 
 class LiteLLMSettings(Strict):
@@ -264,6 +287,11 @@ class LiteLLMSettings(Strict):
     general_settings: GeneralSettings = GeneralSettings()
     litellm_settings: LitellmSettings = LitellmSettings()
     router_settings: RouterSettings = RouterSettings()
+    message_trimming: MessageTrimming = MessageTrimming()
+    service_account_annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Annotations of LiteLLM's ServiceAccount, e.g. eks.amazonaws.com/role-arn (Bedrock by role).",
+    )
 
 
 Provider = Literal[
@@ -291,6 +319,42 @@ ModelMode = Literal[
 ]
 
 
+AzureResource = Annotated[
+    str, StringConstraints(pattern=_p(r"^[a-z0-9][a-z0-9-]{1,62}$", "an Azure resource name such as my-openai-east"))
+]
+HealthCheckVoice = Annotated[str, StringConstraints(pattern=_p(r"^[a-z]+$", "a voice name such as alloy"))]
+
+
+class Credential(Strict):
+    """Connection settings several models share (LiteLLM credential_list); the API key is the secret `name`."""
+
+    name: SecretName = Field(description="The credential's name, and the key of its API key in the secrets file.")
+    provider: Provider
+    api_base: HttpUrl | None = None
+    api_version: str | None = None
+    resource: AzureResource | None = Field(None, description="azure: the resource name, for the api_base.")
+    region: str | None = None
+    project: str | None = None
+
+
+class Backend(Strict):
+    """A model server inside the cluster, e.g. vLLM behind a KServe predictor."""
+
+    namespace: DnsLabel
+    predictor: DnsLabel | None = Field(None, description="A KServe InferenceService: its <name>-predictor Service.")
+    service: DnsLabel | None = Field(None, description="Or any Service by name.")
+    inference_gateway: DnsLabel | None = Field(
+        None, description="Route through this gateway Service instead (KV-cache aware routing with an EPP)."
+    )
+    port: Annotated[int, Field(ge=1, le=65535)] = 80
+    path: Annotated[str, StringConstraints(pattern=_p(r"^(/[A-Za-z0-9._-]+)*/?$", "a URL path such as /v1"))] = "/v1"
+
+    def url(self) -> str:
+        host = self.inference_gateway or self.service or f"{self.predictor}-predictor"
+        port = "" if self.port == 80 else f":{self.port}"
+        return f"http://{host}.{self.namespace}.svc.cluster.local{port}{self.path.rstrip('/')}"
+
+
 class Model(Strict):
     name: Annotated[
         str,
@@ -305,6 +369,8 @@ class Model(Strict):
     credential: SecretName | None = Field(None, description="Key of the API key in the secrets file.")
     api_base: HttpUrl | None = None
     api_version: str | None = None
+    resource: AzureResource | None = Field(None, description="azure: the resource name; sets the api_base.")
+    backend: Backend | None = Field(None, description="An in-cluster model server, instead of api_base.")
     region: str | None = Field(None, description="bedrock: aws_region_name; vertex_ai: vertex_location.")
     project: str | None = Field(None, description="vertex_ai: the Google Cloud project.")
     rpm: PositiveInt | None = None
@@ -328,6 +394,12 @@ class Model(Strict):
     base_model: str | None = None
     tags: list[str] = Field(default_factory=list)
     disable_background_health_check: bool = False
+    health_check_voice: HealthCheckVoice | None = Field(None, description="audio_speech: the voice of health checks.")
+    max_input_tokens: PositiveInt | None = Field(None, description="The model's input token limit (model_info).")
+    input_type: Literal["text", "image", "search_document", "search_query", "classification", "clustering"] | None = (
+        Field(None, description="Embedding input type (Cohere embeddings on Azure AI need text).")
+    )
+    message_trimming: bool = Field(False, description="Trim oversized prompts with the message-trimming guardrail.")
 
 
 # ---------------------------------------------------------------- database and cache
@@ -447,6 +519,9 @@ class Settings(Strict):
     litellm: LiteLLMSettings = LiteLLMSettings()
     models: Annotated[list[Model], Field(min_length=1)] = Field(
         description="The models LiteLLM serves, inline or the path of a models.yaml beside cluster.yaml."
+    )
+    credentials: list[Credential] = Field(
+        default_factory=list, description="Connection settings shared by models (also allowed in models.yaml)."
     )
     database: Database = CloudNativePGDatabase()
     cache: Cache = DragonflyCache()
