@@ -198,6 +198,6 @@ def test_health_check_warning_is_printed_and_does_not_stop_configure(tmp_path: P
     result = repo.configure()
     assert result.exit_code == 0
     assert (
-        "cluster.yaml:6:31: litellm.general_settings.background_health_checks: warning: background health checks "
+        "cluster.yaml:8:31: litellm.general_settings.background_health_checks: warning: background health checks "
         "with database_connection_pool_limit 10 exhausted the Prisma pool"
     ) in result.stderr
