@@ -103,7 +103,14 @@ def init(directory: Path) -> None:
 @click.option("--dry-run", is_flag=True, help="Render and validate, show what would change, write nothing.")
 @click.option("--diff", "show_diff", is_flag=True, help="Show a diff of the changes (secrets redacted).")
 @click.option("--check", is_flag=True, help="Exit 1 when the output is not what the settings render (for CI).")
-def configure(config: Path, output: Path | None, dry_run: bool, show_diff: bool, check: bool) -> None:
+@click.option(
+    "--allow-salt-key-rotation",
+    is_flag=True,
+    help="Render a changed LiteLLM salt key (credentials stored in the database become unreadable).",
+)
+def configure(
+    config: Path, output: Path | None, dry_run: bool, show_diff: bool, check: bool, allow_salt_key_rotation: bool
+) -> None:
     """Render the settings into the output tree; nothing is written unless all of it is valid."""
 
     def action() -> None:
@@ -118,7 +125,7 @@ def configure(config: Path, output: Path | None, dry_run: bool, show_diff: bool,
         from generator import configure as lib  # noqa: PLC0415
 
         mode = lib.Mode.CHECK if check else lib.Mode.DRY_RUN if dry_run else lib.Mode.WRITE
-        result = lib.configure(config, output, mode)
+        result = lib.configure(config, output, mode, allow_salt_key_rotation=allow_salt_key_rotation)
         for note in result.notes:
             click.echo(note, err=True)
         if show_diff:
@@ -403,6 +410,112 @@ def keys_delete(config: Path, url: str, key_values: tuple[str, ...], aliases: tu
             raise UsageError("name the keys to delete with --alias (or --key)")
         deleted = _admin(config, url).delete_keys(list(key_values), list(aliases))
         click.echo(f"deleted {len(deleted)} key(s)")
+
+    run(_debug(), action)
+
+
+@cli.group()
+def secrets() -> None:
+    """The values in the secrets file, by name: list, get, set, generate, verify."""
+
+
+@secrets.command("list")
+@_CONFIG
+def secrets_list(config: Path) -> None:
+    """The secrets the settings need, whether each is there, and which settings use it. No values."""
+
+    def action() -> None:
+        from generator.secrets import manage  # noqa: PLC0415
+
+        click.echo(manage.rows_table(manage.list_secrets(config)), nl=False)
+
+    run(_debug(), action)
+
+
+@secrets.command("get")
+@_CONFIG
+@click.argument("name")
+def secrets_get(config: Path, name: str) -> None:
+    """Print one value (decrypted)."""
+
+    def action() -> None:
+        from generator.secrets import manage  # noqa: PLC0415
+
+        click.echo(manage.get_secret(config, name))
+
+    run(_debug(), action)
+
+
+_ROTATION = click.option(
+    "--allow-salt-key-rotation", is_flag=True, help="Allow replacing litellm_salt_key (stored credentials are lost)."
+)
+
+
+@secrets.command("set")
+@_CONFIG
+@click.argument("name")
+@click.option("--from-stdin", is_flag=True, help="Read the value from standard input instead of a hidden prompt.")
+@_ROTATION
+def secrets_set(config: Path, name: str, from_stdin: bool, allow_salt_key_rotation: bool) -> None:
+    """Store a value, typed at a hidden prompt or piped in; never taken from the command line."""
+
+    def action() -> None:
+        from generator.errors import UsageError  # noqa: PLC0415
+        from generator.secrets import manage  # noqa: PLC0415
+
+        if from_stdin:
+            value = sys.stdin.read().rstrip("\r\n")
+        elif sys.stdin.isatty():
+            value = click.prompt(f"Value of {name}", hide_input=True, confirmation_prompt=True)
+        else:
+            raise UsageError("no terminal to ask in: pipe the value with --from-stdin")
+        click.echo(manage.set_secret(config, name, value, allow_salt_key_rotation=allow_salt_key_rotation))
+
+    run(_debug(), action)
+
+
+@secrets.command("generate")
+@_CONFIG
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Replace an existing value.")
+@_ROTATION
+def secrets_generate(config: Path, name: str, force: bool, allow_salt_key_rotation: bool) -> None:
+    """Make a value clusterforge can make itself: litellm_master_key, litellm_salt_key, passwords."""
+
+    def action() -> None:
+        from generator.secrets import manage  # noqa: PLC0415
+
+        click.echo(manage.generate_secret(config, name, force=force, allow_salt_key_rotation=allow_salt_key_rotation))
+
+    run(_debug(), action)
+
+
+@secrets.command("verify")
+@_CONFIG
+def secrets_verify(config: Path) -> None:
+    """Exit 1, listing them, when secrets the settings need are missing or empty."""
+
+    def action() -> None:
+        from generator.secrets import manage  # noqa: PLC0415
+
+        click.echo(manage.verify_secrets(config))
+
+    run(_debug(), action)
+
+
+@cli.command()
+def doctor() -> None:
+    """Which of sops, kubectl, kubeconform, kubeseal are here, and what each missing one costs."""
+
+    def action() -> None:
+        from generator.doctor import diagnose, report  # noqa: PLC0415
+        from generator.errors import CheckFailed  # noqa: PLC0415
+
+        findings = diagnose()
+        click.echo(report(findings), nl=False)
+        missing = [f.program for f in findings if f.required and not f.ok]
+        if missing:
+            raise CheckFailed(f"required programs missing: {', '.join(missing)}")
 
     run(_debug(), action)
 

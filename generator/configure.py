@@ -10,15 +10,22 @@ from pathlib import Path
 
 from generator import state
 from generator.engines import engine_for
-from generator.errors import CheckFailed, SettingsError
+from generator.errors import CheckFailed, Refused, SettingsError
 from generator.keys import find_age_key
+from generator.litellm.config import SALT_KEY_ENV
 from generator.outputs import PlainFile, SecretFile
 from generator.plan import Action, Plan, apply_plan, make_plan
 from generator.render import header
-from generator.secrets.providers import SopsProvider
+from generator.secrets.agekey import identity_bytes
+from generator.secrets.providers import SecretProvider
+from generator.secrets.providers.external import ExternalProvider
+from generator.secrets.providers.sealed import SealedProvider
+from generator.secrets.providers.sops import SopsProvider
+from generator.secrets.record import SealedRecord
+from generator.secrets.sealing import Certificate, Sealer
 from generator.secrets.store import SecretsFile, check_secrets
 from generator.settings.load import LoadedSettings, load_settings, shown_path
-from generator.stack import build_stack
+from generator.stack import LITELLM_SECRET, build_stack
 from generator.validate.kustomize import build_dirs, kustomize_dirs
 
 
@@ -40,24 +47,46 @@ def output_dir(loaded: LoadedSettings, override: Path | None) -> Path:
     return override.absolute() if override is not None else loaded.resolve(loaded.settings.gitops.path)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Rendered:
     tree: dict[str, bytes]  # every generated file's bytes by output path
     secret_paths: set[str]  # which of them hold secrets
     inputs: list[Path]  # the files the tree was made from
-    age_key: Path
+    secret_inputs: list[Path]  # inputs only ever hashed with a domain prefix (the age key)
+    provider: SecretProvider
+    salt_key_rotated: bool | None  # None: nothing rendered before, or not knowable
 
 
-def render_tree(loaded: LoadedSettings, output: Path) -> Rendered:
+def secret_provider(loaded: LoadedSettings, output: Path) -> tuple[SecretProvider, list[Path], list[Path]]:
+    """The provider the settings name, with the values it needs; and the files it read."""
     settings = loaded.settings
+    if settings.secrets.provider == "external-secrets":
+        assert settings.secrets.external is not None  # noqa: S101 - a settings rule guarantees it
+        return ExternalProvider(settings.secrets.external), [], []
     age_key = find_age_key(loaded)
     secrets_file = SecretsFile.for_settings(loaded, age_key.path)
     values = secrets_file.read()
     problems = check_secrets(loaded, values, secrets_file.shown)
     if problems:
         raise SettingsError(problems)
-    stack = build_stack(settings, values)
-    provider = SopsProvider(secrets_file.sops, output)
+    inputs = [secrets_file.path, secrets_file.sops.config]
+    if settings.secrets.provider == "sealed-secrets":
+        sealed = settings.secrets.sealed
+        assert sealed is not None  # noqa: S101 - a settings rule guarantees it
+        cert_path = loaded.resolve(sealed.cert)
+        record = SealedRecord.load(
+            state.state_path(loaded.config_path).with_name(f"{loaded.config_path.name}.sealed.json"),
+            identity_bytes(age_key.path),
+        )
+        sealer = Sealer(Certificate(cert_path, shown_path(cert_path)), sealed.scope)
+        return SealedProvider(sealer, record, values), [*inputs, cert_path, record.path], [age_key.path]
+    return SopsProvider(secrets_file.sops, output, values), inputs, [age_key.path]
+
+
+def render_tree(loaded: LoadedSettings, output: Path) -> Rendered:
+    settings = loaded.settings
+    provider, inputs, secret_inputs = secret_provider(loaded, output)
+    stack = build_stack(settings)
     files = engine_for(settings.gitops.engine).layout(stack, settings, provider)
     top = header(loaded.config_path.name)
     tree: dict[str, bytes] = {}
@@ -73,8 +102,24 @@ def render_tree(loaded: LoadedSettings, output: Path) -> Rendered:
         return target.read_bytes() if target.is_file() else None
 
     tree.update(provider.materialize(secret_files, top, existing))
-    inputs = [loaded.config_path, *loaded.source_files, secrets_file.path, secrets_file.sops.config]
-    return Rendered(tree, {f.path for f in secret_files}, inputs, age_key.path)
+    litellm = next(f for f in secret_files if f.spec.name == LITELLM_SECRET)
+    rotated = provider.rotated(litellm, SALT_KEY_ENV, existing(litellm.path))
+    return Rendered(
+        tree,
+        {f.path for f in secret_files},
+        [loaded.config_path, *loaded.source_files, *inputs],
+        secret_inputs,
+        provider,
+        rotated,
+    )
+
+
+SALT_KEY_REFUSAL = (
+    "the LiteLLM salt key would change. LiteLLM encrypts the provider credentials it stores in its database "
+    "(models and keys added through the UI or API) with it; with a new salt key they can no longer be "
+    "decrypted. Put the previous value of litellm_salt_key back in the secrets file, or, if the database "
+    "holds nothing worth keeping, run configure again with --allow-salt-key-rotation"
+)
 
 
 def validate_tree(plan: Plan, shown_output: str) -> None:
@@ -97,13 +142,18 @@ def validate_tree(plan: Plan, shown_output: str) -> None:
         raise CheckFailed("the rendered tree does not build; nothing was written", [str(p) for p in problems])
 
 
-def configure(config: Path, output: Path | None = None, mode: Mode = Mode.WRITE) -> ConfigureResult:
+def configure(
+    config: Path, output: Path | None = None, mode: Mode = Mode.WRITE, *, allow_salt_key_rotation: bool = False
+) -> ConfigureResult:
     loaded = load_settings(config)
     target = output_dir(loaded, output)
     shown = shown_path(target)
     rendered = render_tree(loaded, target)
+    if rendered.salt_key_rotated and not allow_salt_key_rotation:
+        raise Refused(SALT_KEY_REFUSAL)
     plan = make_plan(target, rendered.tree, rendered.secret_paths)
     result = ConfigureResult(plan, shown, applied=False, notes=[str(w) for w in loaded.warnings])
+    result.notes += rendered.provider.notes()
     expected = loaded.resolve(loaded.settings.gitops.path)
     if target != expected:
         result.notes.append(
@@ -119,8 +169,10 @@ def configure(config: Path, output: Path | None = None, mode: Mode = Mode.WRITE)
         if mode is Mode.WRITE and plan.pending:
             apply_plan(plan)
             result.applied = True
+    if result.applied or (not plan.pending and mode is Mode.WRITE):
+        rendered.provider.commit()
     if not plan.pending or result.applied:
-        state.record(config, target, rendered.inputs, [rendered.age_key])
+        state.record(config, target, rendered.inputs, rendered.secret_inputs)
     return result
 
 

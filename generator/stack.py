@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
 from generator.litellm import config as litellm_config
 from generator.litellm.providers import CREDENTIAL_FILES_DIR
 from generator.render import static_file, to_yaml
+from generator.secrets.values import FromSecret, SecretValue
 from generator.settings.models import CloudNativePGDatabase, DragonflyCache, Settings, ValkeyCache
 from generator.versions import Versions, versions
 
@@ -59,14 +60,19 @@ class Manifest:
 
 @dataclass(frozen=True)
 class SecretSpec:
-    """A Secret's content; the secrets provider decides what is written to git for it."""
+    """A Secret's content, made from the secrets file; the provider decides what reaches git for it."""
 
     basename: str  # the file is <basename>.<provider suffix>
     name: str
     namespace: str
-    string_data: Mapping[str, str]
+    string_data: Mapping[str, SecretValue]
     type: str = "Opaque"
     labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def secret_names(self) -> list[str]:
+        """The secrets-file keys this Secret is made from, each once."""
+        return list(dict.fromkeys(n for v in self.string_data.values() for n in v.names))
 
 
 @dataclass(frozen=True)
@@ -109,14 +115,14 @@ def _svc(name: str, namespace: str) -> str:
     return f"{name}.{namespace}.svc.cluster.local"
 
 
-def database_url(settings: Settings, secrets: Mapping[str, str]) -> str:
-    password = quote(secrets["database_password"], safe="")
+def database_url(settings: Settings) -> SecretValue:
+    password = FromSecret("database_password", url=True)
     db = settings.database
     if db.type == "cloudnative-pg":
         host = _svc(f"{DATABASE_CLUSTER}-rw", settings.litellm.namespace)
-        return f"postgresql://{db.owner}:{password}@{host}:5432/{db.database}"
-    url = f"postgresql://{quote(db.user, safe='')}:{password}@{db.host}:{db.port}/{db.database}"
-    return f"{url}?sslmode={db.sslmode}" if db.sslmode else url
+        return SecretValue.of(f"postgresql://{db.owner}:", password, f"@{host}:5432/{db.database}")
+    tail = f"@{db.host}:{db.port}/{db.database}" + (f"?sslmode={db.sslmode}" if db.sslmode else "")
+    return SecretValue.of(f"postgresql://{quote(db.user, safe='')}:", password, tail)
 
 
 def redis_endpoint(settings: Settings) -> tuple[str | None, int]:
@@ -128,10 +134,14 @@ def redis_endpoint(settings: Settings) -> tuple[str | None, int]:
     return None, REDIS_PORT
 
 
-def build_stack(settings: Settings, secrets: Mapping[str, str]) -> Stack:
-    """Every app the settings ask for; ``secrets`` are the decrypted values of the secrets file."""
+def _secret(name: str) -> SecretValue:
+    return SecretValue.of(FromSecret(name))
+
+
+def build_stack(settings: Settings) -> Stack:
+    """Every app the settings ask for. Secrets are described, not filled: no value is needed here."""
     pins = versions()
-    apps: list[App] = []
+    apps: list[App] = [*_secret_provider_apps(settings, pins)]
     litellm_deps: list[str] = []
     db = settings.database
     if db.type == "cloudnative-pg":
@@ -142,7 +152,7 @@ def build_stack(settings: Settings, secrets: Mapping[str, str]) -> Stack:
                 chart=Chart("cloudnative-pg", "oci://ghcr.io/cloudnative-pg/charts", pins.cloudnative_pg_chart),
             )
         )
-        apps.append(_database_app(settings, db, secrets, pins))
+        apps.append(_database_app(settings, db, pins))
         litellm_deps.append(DATABASE_APP)
     cache = settings.cache
     if cache.type == "dragonfly":
@@ -158,18 +168,104 @@ def build_stack(settings: Settings, secrets: Mapping[str, str]) -> Stack:
             )
         )
     if cache.type in ("dragonfly", "valkey"):
-        apps.append(_cache_app(settings, cache, secrets, pins))
+        apps.append(_cache_app(settings, cache, pins))
         litellm_deps.append(CACHE_APP)
-    apps.append(_litellm_app(settings, secrets, pins, tuple(litellm_deps)))
-    return Stack(tuple(apps))
+    apps.append(_litellm_app(settings, pins, tuple(litellm_deps)))
+    apps += _backend_key_apps(settings)
+    return Stack(tuple(_after_secret_provider(settings, app) for app in apps))
 
 
-def _database_app(settings: Settings, db: CloudNativePGDatabase, secrets: Mapping[str, str], pins: Versions) -> App:
+SEALED_SECRETS = "sealed-secrets"
+SEALED_SECRETS_NAMESPACE = "sealed-secrets"
+SEALED_SECRETS_CONTROLLER = "sealed-secrets-controller"
+EXTERNAL_SECRETS = "external-secrets"
+EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
+SECRET_STORE_APP = "external-secrets-store"
+
+
+def _secret_provider_apps(settings: Settings, pins: Versions) -> list[App]:
+    """The controller that turns what is in git into Secrets, when it is not Flux itself."""
+    secrets = settings.secrets
+    if secrets.provider == "sealed-secrets":
+        return [
+            App(
+                SEALED_SECRETS,
+                SEALED_SECRETS_NAMESPACE,
+                chart=Chart(
+                    "sealed-secrets",
+                    "https://bitnami-labs.github.io/sealed-secrets",
+                    pins.sealed_secrets_chart,
+                    # kubeseal looks for this name by default
+                    {"fullnameOverride": SEALED_SECRETS_CONTROLLER},
+                ),
+            )
+        ]
+    if secrets.provider == "external-secrets" and secrets.external is not None:
+        return [
+            App(
+                EXTERNAL_SECRETS,
+                EXTERNAL_SECRETS_NAMESPACE,
+                chart=Chart(
+                    "external-secrets",
+                    "https://charts.external-secrets.io",
+                    pins.external_secrets_chart,
+                    {"installCRDs": True},
+                ),
+            ),
+            App(
+                SECRET_STORE_APP,
+                EXTERNAL_SECRETS_NAMESPACE,
+                manifests=(
+                    Manifest(
+                        "clustersecretstore.yaml",
+                        "secrets/clustersecretstore.yaml.j2",
+                        {"external": secrets.external, "service_account": EXTERNAL_SECRETS},
+                    ),
+                ),
+                depends_on=(EXTERNAL_SECRETS,),
+            ),
+        ]
+    return []
+
+
+def _after_secret_provider(settings: Settings, app: App) -> App:
+    """Apps holding secrets wait for the controller (and its CRDs) that makes their Secrets."""
+    if not app.secrets:
+        return app
+    provider = {"sealed-secrets": SEALED_SECRETS, "external-secrets": SECRET_STORE_APP}.get(settings.secrets.provider)
+    if provider is None or provider in app.depends_on:
+        return app
+    return replace(app, depends_on=(*app.depends_on, provider))
+
+
+def _backend_key_apps(settings: Settings) -> list[App]:
+    """The API key Secret of each in-cluster model server, made from the same secret LiteLLM sends."""
+    by_namespace: dict[str, dict[tuple[str, str], str]] = {}
+    for model in settings.models:
+        backend = model.backend
+        if backend is None or backend.api_key_secret is None or model.credential is None:
+            continue
+        target = (backend.api_key_secret.name, backend.api_key_secret.key)
+        by_namespace.setdefault(backend.namespace, {})[target] = model.credential
+    apps = []
+    for namespace, secrets in sorted(by_namespace.items()):
+        grouped: dict[str, dict[str, SecretValue]] = {}
+        for (name, secret_key), credential in sorted(secrets.items()):
+            grouped.setdefault(name, {})[secret_key] = _secret(credential)
+        specs = tuple(
+            SecretSpec(f"{name}-secret", name, namespace, data, labels=labels(name, "model-server-key"))
+            for name, data in grouped.items()
+        )
+        apps.append(App(f"{namespace}-model-keys", namespace, secrets=specs))
+    return apps
+
+
+def _database_app(settings: Settings, db: CloudNativePGDatabase, pins: Versions) -> App:
     owner = SecretSpec(
         "owner-secret",
         DATABASE_OWNER_SECRET,
         settings.litellm.namespace,
-        {"username": db.owner, "password": secrets["database_password"]},
+        {"username": SecretValue.of(db.owner), "password": _secret("database_password")},
         type="kubernetes.io/basic-auth",
         labels=labels(DATABASE_CLUSTER, "database"),
     )
@@ -188,11 +284,8 @@ def _database_app(settings: Settings, db: CloudNativePGDatabase, secrets: Mappin
     )
 
 
-def _cache_app(
-    settings: Settings, cache: DragonflyCache | ValkeyCache, secrets: Mapping[str, str], pins: Versions
-) -> App:
+def _cache_app(settings: Settings, cache: DragonflyCache | ValkeyCache, pins: Versions) -> App:
     ns = settings.litellm.namespace
-    password = secrets["cache_password"]
     if cache.type == "dragonfly":
         image = cache.image or f"docker.dragonflydb.io/dragonflydb/dragonfly:{pins.dragonfly_image_tag}"
         return App(
@@ -200,21 +293,26 @@ def _cache_app(
             ns,
             manifests=(Manifest("dragonfly.yaml", "apps/cache/dragonfly.yaml.j2", {"cache": cache, "image": image}),),
             secrets=(
-                SecretSpec("secret", CACHE_SECRET, ns, {"password": password}, labels=labels(CACHE_NAME, "cache")),
+                SecretSpec(
+                    "secret",
+                    CACHE_SECRET,
+                    ns,
+                    {"password": _secret("cache_password")},
+                    labels=labels(CACHE_NAME, "cache"),
+                ),
             ),
             depends_on=(DRAGONFLY_OPERATOR,),
         )
     image = cache.image or f"docker.io/valkey/valkey:{pins.valkey_image_tag}"
-    conf = "\n".join(
-        [
-            f"requirepass {password}",
-            "appendonly no",
-            'save ""' if cache.storage is None else "save 900 1",
-            "dir /data",
-            "maxmemory-policy allkeys-lru",
-            "",
-        ]
-    )
+    rest = [
+        "appendonly no",
+        'save ""' if cache.storage is None else "save 900 1",
+        "dir /data",
+        "maxmemory-policy allkeys-lru",
+        "",
+    ]
+    # the password lives in this config file, never on a command line
+    conf = SecretValue.of("requirepass ", FromSecret("cache_password"), "\n" + "\n".join(rest))
     context = {"cache": cache, "image": image}
     return App(
         CACHE_APP,
@@ -228,24 +326,24 @@ def _cache_app(
     )
 
 
-def _litellm_app(settings: Settings, secrets: Mapping[str, str], pins: Versions, deps: tuple[str, ...]) -> App:
+def _litellm_app(settings: Settings, pins: Versions, deps: tuple[str, ...]) -> App:
     ns = settings.litellm.namespace
     redis_host, redis_port = redis_endpoint(settings)
     proxy_config = litellm_config.proxy_config(settings, redis_host, redis_port)
     config_yaml = to_yaml(proxy_config) + "\n"
-    data: dict[str, str] = {
-        litellm_config.MASTER_KEY_ENV: secrets["litellm_master_key"],
-        litellm_config.SALT_KEY_ENV: secrets["litellm_salt_key"],
-        litellm_config.DATABASE_URL_ENV: database_url(settings, secrets),
+    data: dict[str, SecretValue] = {
+        litellm_config.MASTER_KEY_ENV: _secret("litellm_master_key"),
+        litellm_config.SALT_KEY_ENV: _secret("litellm_salt_key"),
+        litellm_config.DATABASE_URL_ENV: database_url(settings),
     }
     cache = settings.cache
     if cache.type in ("dragonfly", "valkey") or (cache.type == "external" and cache.password):
-        data[litellm_config.REDIS_PASSWORD_ENV] = secrets["cache_password"]
+        data[litellm_config.REDIS_PASSWORD_ENV] = _secret("cache_password")
     if cache.type == "external" and cache.sentinel is not None and cache.sentinel.password:
-        data[litellm_config.REDIS_SENTINEL_PASSWORD_ENV] = secrets["cache_sentinel_password"]
+        data[litellm_config.REDIS_SENTINEL_PASSWORD_ENV] = _secret("cache_sentinel_password")
     refs = litellm_config.secret_refs(settings)
     for ref in refs:
-        data[ref.env] = secrets[ref.secret]
+        data[ref.env] = _secret(ref.secret)
     secret_spec = SecretSpec("secret", LITELLM_SECRET, ns, data, labels=labels(LITELLM, "proxy"))
     credential_files = {ref.env: ref.file for ref in refs if ref.file}
     guardrail_files = (

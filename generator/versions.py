@@ -18,6 +18,8 @@ class Versions(BaseModel):
     dragonfly_operator_chart: str
     dragonfly_image_tag: str
     valkey_image_tag: str
+    sealed_secrets_chart: str
+    external_secrets_chart: str
 
 
 @cache

@@ -6,7 +6,7 @@ import os
 import re
 import secrets as random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -37,9 +37,10 @@ def _password() -> str:
 @dataclass(frozen=True)
 class SecretNeed:
     name: str  # the key in the secrets file
-    path: KeyPath  # the setting that needs it, for error positions
+    path: KeyPath  # the (first) setting that needs it, for error positions
     purpose: str
     generate: Callable[[], str] | None = None  # clusterforge can make the value itself
+    also: tuple[KeyPath, ...] = ()  # further settings that need the same secret
 
 
 def needed_secrets(settings: Settings) -> list[SecretNeed]:
@@ -84,8 +85,20 @@ def needed_secrets(settings: Settings) -> list[SecretNeed]:
             needs.append(SecretNeed(ref.secret, ("models", index, "credential"), f"the API key of {model.provider}"))
     unique: dict[str, SecretNeed] = {}
     for need in needs:
-        unique.setdefault(need.name, need)
+        first = unique.get(need.name)
+        if first is None:
+            unique[need.name] = need
+        elif need.path != first.path and need.path not in first.also:
+            unique[need.name] = replace(first, also=(*first.also, need.path))
     return list(unique.values())
+
+
+GENERATORS: dict[str, Callable[[], str]] = {
+    "litellm_master_key": _master_key,
+    "litellm_salt_key": _hex_secret,
+    "database_password": _password,
+    "cache_password": _password,
+}
 
 
 @dataclass(frozen=True)
@@ -156,6 +169,18 @@ class SecretsFile:
 
     def add(self, name: str, value: str) -> None:
         self.sops.set_value(self.relative, name, value)
+
+    def names(self) -> set[str]:
+        return secret_names(self.path)
+
+
+def secret_names(path: Path) -> set[str]:
+    """The names in a secrets file, read without decrypting: sops encrypts values, not keys."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return set()
+    return {str(k) for k in data if k != "sops"} if isinstance(data, dict) else set()
 
 
 def check_secrets(loaded: LoadedSettings, values: dict[str, str], secrets_shown: str) -> list[Problem]:

@@ -151,9 +151,55 @@ class SopsSettings(Strict):
     config: str = Field(".sops.yaml", description="The sops creation rules, relative to cluster.yaml.")
 
 
+class SealedSettings(Strict):
+    cert: str = Field(
+        description="The controller's public certificate, relative to cluster.yaml "
+        "(`kubeseal --fetch-cert --controller-namespace sealed-secrets > sealed-secrets.pem`)."
+    )
+    scope: Literal["strict", "namespace-wide", "cluster-wide"] = Field(
+        "strict", description="strict: a sealed value opens only as the same Secret name and namespace."
+    )
+
+
+class VaultKubernetesAuth(Strict):
+    role: str = Field(description="The Vault role bound to the External Secrets service account.")
+    mount_path: str = "kubernetes"
+
+
+class VaultStore(Strict):
+    server: HttpUrl
+    path: Annotated[
+        str, StringConstraints(pattern=_p(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", "a Vault mount path such as secret"))
+    ] = Field("secret", description="The KV secrets engine mount.")
+    version: Literal["v1", "v2"] = "v2"
+    namespace: str | None = Field(None, description="Vault Enterprise namespace.")
+    auth: VaultKubernetesAuth
+
+
+class ExternalSecretsSettings(Strict):
+    store: DnsLabel = Field("vault", description="Name of the ClusterSecretStore clusterforge renders.")
+    vault: VaultStore
+    remote_key: Annotated[
+        str,
+        StringConstraints(
+            pattern=_p(
+                r"^[A-Za-z0-9_./-]*\{name\}[A-Za-z0-9_./-]*$", "a key template containing {name}, e.g. litellm/{name}"
+            )
+        ),
+    ] = Field("litellm/{name}", description="The remote key of each secret; {name} is its secrets-file name.")
+    property: str = Field("value", description="The property of the remote secret that holds the value.")
+    refresh_interval: Duration = "1h"
+
+
 class SecretsSettings(Strict):
-    provider: Literal["sops"] = Field("sops", description="How Secrets reach the cluster.")
-    sops: SopsSettings = SopsSettings()
+    provider: Literal["sops", "sealed-secrets", "external-secrets"] = Field(
+        "sops", description="How Secrets reach the cluster: sops (Flux decrypts), sealed-secrets, external-secrets."
+    )
+    sops: SopsSettings = Field(
+        SopsSettings(), description="The secrets file and its key; sealed-secrets reads its values from it too."
+    )
+    sealed: SealedSettings | None = None
+    external: ExternalSecretsSettings | None = None
 
 
 # ---------------------------------------------------------------- resources
@@ -337,6 +383,13 @@ class Credential(Strict):
     project: str | None = None
 
 
+class KeySecret(Strict):
+    name: DnsLabel = Field(description="The Secret the model server reads its API key from.")
+    key: Annotated[str, StringConstraints(pattern=_p(r"^[-._a-zA-Z0-9]+$", "a Secret key such as VLLM_API_KEY"))] = (
+        "VLLM_API_KEY"
+    )
+
+
 class Backend(Strict):
     """A model server inside the cluster, e.g. vLLM behind a KServe predictor."""
 
@@ -345,6 +398,11 @@ class Backend(Strict):
     service: DnsLabel | None = Field(None, description="Or any Service by name.")
     inference_gateway: DnsLabel | None = Field(
         None, description="Route through this gateway Service instead (KV-cache aware routing with an EPP)."
+    )
+    api_key_secret: KeySecret | None = Field(
+        None,
+        description="Render the server's own API key Secret in its namespace from the model's credential, "
+        "so the key LiteLLM sends and the key the server expects are one secret.",
     )
     port: Annotated[int, Field(ge=1, le=65535)] = 80
     path: Annotated[str, StringConstraints(pattern=_p(r"^(/[A-Za-z0-9._-]+)*/?$", "a URL path such as /v1"))] = "/v1"

@@ -1,49 +1,33 @@
-"""Secret providers: how a Secret's content reaches git (and from there the cluster).
-
-Each provider is one class behind the ``SecretProvider`` protocol, registered by name.
-"""
+"""SOPS: Secrets encrypted in git to the repository's age recipients; Flux decrypts them."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
 from generator.outputs import SecretFile
-from generator.render import render
+from generator.secrets.providers import ReadExisting, resolved, secret_plaintext
 from generator.secrets.sops import Sops
 from generator.stack import SecretSpec
 
-ReadExisting = Callable[[str], bytes | None]
 
-
-class SecretProvider(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    def filename(self, spec: SecretSpec) -> str: ...
-
-    def materialize(self, files: list[SecretFile], header: str, existing: ReadExisting) -> dict[str, bytes]:
-        """The bytes to write for each secret file, by path; unchanged secrets keep their old bytes."""
-        ...
-
-
-def secret_plaintext(spec: SecretSpec, header: str) -> str:
-    return header + render("secrets/secret.yaml.j2", secret=spec)
-
-
-@dataclass(frozen=True)
+@dataclass
 class SopsProvider:
     """Secrets encrypted with sops to the repository's age recipients; Flux decrypts them."""
 
     sops: Sops
     output_dir: Path  # where output paths are rooted, to name files for sops' creation rules
+    values: Mapping[str, str] = field(repr=False)
     name: str = "sops"
+    _decrypted: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def filename(self, spec: SecretSpec) -> str:
         return f"{spec.basename}.sops.yaml"
@@ -65,7 +49,7 @@ class SopsProvider:
         return self.output_dir.resolve().is_relative_to(self.sops.workdir.resolve())
 
     def _one(self, file: SecretFile, header: str, old: bytes | None, recipients: dict[str, frozenset[str]]) -> bytes:
-        plaintext = secret_plaintext(file.spec, header)
+        plaintext = secret_plaintext(file.spec, header, self.values)
         sops_path = self._sops_path(file.path)
         if old is not None and self._unchanged(old, plaintext, header, sops_path, recipients):
             return old
@@ -88,9 +72,35 @@ class SopsProvider:
         wanted = _rule_recipients(recipients, sops_path)
         if wanted is not None and old_recipients != wanted:
             return False  # a recipient was added or removed: encrypt again so every key opens it
-        decrypted = self.sops.decrypt_yaml(old, sops_path)
-        decrypted.pop("sops", None)
+        decrypted = self._decrypt(old, sops_path)
         return bool(decrypted == yaml.safe_load(plaintext))
+
+    def _decrypt(self, old: bytes, sops_path: str) -> Any:
+        """The old file's plaintext document, decrypted once per run."""
+        with self._lock:
+            if sops_path in self._decrypted:
+                return self._decrypted[sops_path]
+        decrypted = self.sops.decrypt_yaml(old, sops_path)
+        if isinstance(decrypted, dict):
+            decrypted.pop("sops", None)
+        with self._lock:
+            self._decrypted[sops_path] = decrypted
+        return decrypted
+
+    def rotated(self, file: SecretFile, key: str, old: bytes | None) -> bool | None:
+        if old is None:
+            return None
+        before = self._decrypt(old, self._sops_path(file.path))
+        data = before.get("stringData") if isinstance(before, dict) else None
+        if not isinstance(data, dict) or key not in data:
+            return None
+        return bool(data[key] != resolved(file.spec, self.values).get(key))
+
+    def notes(self) -> list[str]:
+        return []
+
+    def commit(self) -> None:
+        return None
 
     def _recipients(self) -> dict[str, frozenset[str]]:
         """path_regex -> age recipients of each creation rule, in order."""
