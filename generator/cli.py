@@ -530,6 +530,87 @@ def _configure_summary(check: bool, dry_run: bool, output_shown: str, summary: s
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--schema-location",
+    "schema_locations",
+    multiple=True,
+    metavar="LOCATION",
+    help="Folder, URL or kubeconform template for CRD and chart schemas; repeatable, tried in order "
+    "[default: $CLUSTERFORGE_SCHEMA_LOCATION, comma-separated].",
+)
+@click.option(
+    "--kubernetes-version",
+    metavar="X.Y",
+    default=None,
+    help="Core schemas of this version [default: cluster.yaml's cluster.kubernetes_version, else 1.32].",
+)
+@click.option("--ignore-missing-schemas", is_flag=True, help="A kind without a schema is not an error.")
+@click.option("--strict", is_flag=True, help="Warnings fail too.")
+@click.option("--output", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--engine",
+    type=click.Choice(["builtin", "kubeconform"]),
+    default="builtin",
+    show_default=True,
+    help="What checks schemas: clusterforge itself, or a kubeconform binary on PATH.",
+)
+@click.option(
+    "--repo-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where Flux and ArgoCD paths start [default: the folder holding .git].",
+)
+@click.option(
+    "--repo-url", "repo_urls", multiple=True, help="A URL of this repository; repeatable [default: its git remotes]."
+)
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Files not to read (relative path or name); repeatable.")
+@click.option("--jobs", type=click.IntRange(min=0), default=0, help="Worker processes [default: by input size].")
+def validate(
+    paths: tuple[Path, ...],
+    schema_locations: tuple[str, ...],
+    kubernetes_version: str | None,
+    ignore_missing_schemas: bool,
+    strict: bool,
+    output_format: str,
+    engine: str,
+    repo_root: Path | None,
+    repo_urls: tuple[str, ...],
+    exclude: tuple[str, ...],
+    jobs: int,
+) -> None:
+    """Validate a Flux or ArgoCD tree offline: schemas, kustomize builds, references between objects.
+
+    PATHS default to cluster.yaml's gitops.path (output) in the working directory.
+    """
+
+    def action() -> None:
+        from generator.validate.entry import exit_now, is_program, run_validate  # noqa: PLC0415 - keep start-up light
+
+        outcome = run_validate(
+            paths,
+            schema_locations=schema_locations,
+            kubernetes_version=kubernetes_version,
+            ignore_missing_schemas=ignore_missing_schemas,
+            strict=strict,
+            output=output_format,
+            engine=engine,
+            repo_root=repo_root,
+            repo_urls=repo_urls,
+            exclude=exclude,
+            jobs=jobs,
+        )
+        click.echo(outcome.text, nl=False)
+        code = int(ExitCode.FINDINGS if outcome.failed else ExitCode.OK)
+        if is_program():
+            exit_now(code)  # skip freeing every object read, one by one
+        if outcome.failed:
+            sys.exit(code)
+
+    run(_debug(), action)
+
+
+@cli.command()
 @click.option("--models", "models_file", is_flag=True, help="The schema of models.yaml instead.")
 def schema(models_file: bool) -> None:
     """Print the JSON schema of cluster.yaml (for editor completion)."""

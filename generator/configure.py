@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -26,7 +24,8 @@ from generator.secrets.sealing import Certificate, Sealer
 from generator.secrets.store import SecretsFile, check_secrets
 from generator.settings.load import LoadedSettings, load_settings, shown_path
 from generator.stack import LITELLM_SECRET, build_stack
-from generator.validate.kustomize import build_dirs, kustomize_dirs
+from generator.validate.model import Severity
+from generator.validate.rendered import check_tree, unchecked_note
 
 
 class Mode(StrEnum):
@@ -122,24 +121,17 @@ SALT_KEY_REFUSAL = (
 )
 
 
-def validate_tree(plan: Plan, shown_output: str) -> None:
-    """Build, in a scratch copy of the new tree, every kustomization the plan touches."""
-    touched = [c.path for c in plan.pending]
-    tree = plan.new_tree()
-    directories = [d for d in kustomize_dirs(tree) if any(p == d or p.startswith(f"{d}/") for p in touched)]
-    if not directories:
-        return
-    scratch = Path(tempfile.mkdtemp(prefix="clusterforge-"))
-    try:
-        for path, data in tree.items():
-            target = scratch / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        problems = [b.problem for b in build_dirs(scratch, directories, shown_output) if b.problem]
-    finally:
-        shutil.rmtree(scratch)  # the scratch copy only, never the output
-    if problems:
-        raise CheckFailed("the rendered tree does not build; nothing was written", [str(p) for p in problems])
+def validate_tree(plan: Plan, shown_output: str, kubernetes_version: str) -> list[str]:
+    """Validate the new tree in a scratch copy before anything is written: kustomize builds, schemas and
+    references between objects (generator.validate). Returns the warnings, among them one naming the
+    kinds whose schema cannot be had (no CLUSTERFORGE_SCHEMA_LOCATION, offline); any error refuses the tree."""
+    report = check_tree(plan.new_tree(), shown_output, kubernetes_version)
+    note = unchecked_note(report)
+    warnings = [str(f) for f in report.sorted_findings() if f.severity is Severity.WARNING]
+    errors = [str(f) for f in report.sorted_findings() if f.severity is Severity.ERROR]
+    if errors:
+        raise CheckFailed(f"the rendered tree does not validate ({len(errors)} error(s)); nothing was written", errors)
+    return [*warnings, *([note] if note else [])]
 
 
 def configure(
@@ -165,7 +157,7 @@ def configure(
             raise CheckFailed(f"{shown} is not what {loaded.shown} renders: {plan.summary()}", details)
     else:
         if plan.pending:
-            validate_tree(plan, shown)
+            result.notes += validate_tree(plan, shown, loaded.settings.cluster.kubernetes_version)
         if mode is Mode.WRITE and plan.pending:
             apply_plan(plan)
             result.applied = True

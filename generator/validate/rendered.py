@@ -1,0 +1,83 @@
+"""Validate a tree clusterforge rendered, before configure writes it.
+
+The tree is copied into a scratch repository at the place its own Flux Kustomizations say it
+lives (their ``path``s start with gitops.path, e.g. ``./output/...``), so those paths are checked
+as Flux will read them even when configure writes elsewhere (``--output``). CRD schemas come from
+CLUSTERFORGE_SCHEMA_LOCATION; kinds whose schema cannot be had are named in one warning, so
+configure works offline.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import yaml_rs
+
+from generator.validate.defaults import from_settings
+from generator.validate.locations import from_environment
+from generator.validate.model import MissingSchemas, Options, Report
+from generator.validate.repo import clean_path
+from generator.validate.run import validate
+
+
+def mount_point(tree: dict[str, bytes]) -> str:
+    """Where in the repository the tree lives, by majority of its Flux Kustomization paths."""
+    folders: set[str] = set()
+    for path in tree:
+        parent = posixpath.dirname(path)
+        while parent:
+            folders.add(parent)
+            parent = posixpath.dirname(parent)
+    votes: Counter[str] = Counter()
+    for path, data in tree.items():
+        if not path.endswith((".yaml", ".yml")) or b"kustomize.toolkit.fluxcd.io" not in data:
+            continue
+        try:
+            loaded = yaml_rs.loads(data.decode("utf-8", "replace"), parse_datetime=False)
+        except yaml_rs.YAMLDecodeError:
+            continue  # validation reports it
+        for document in loaded if isinstance(loaded, list) else [loaded]:
+            spec = document.get("spec") if isinstance(document, dict) else None
+            wanted = spec.get("path") if isinstance(spec, dict) else None
+            if not isinstance(document, dict) or document.get("kind") != "Kustomization" or not isinstance(wanted, str):
+                continue
+            wanted = clean_path(wanted)
+            matches = [f for f in folders if wanted == f or wanted.endswith("/" + f)]
+            if matches:
+                longest = max(matches, key=len)
+                votes[wanted[: len(wanted) - len(longest)].rstrip("/")] += 1
+    return votes.most_common(1)[0][0] if votes else ""
+
+
+def check_tree(tree: dict[str, bytes], shown_output: str, kubernetes_version: str | None = None) -> Report:
+    """Kustomize builds, schemas and cross-references of ``tree`` (paths relative to the output folder)."""
+    scratch = Path(tempfile.mkdtemp(prefix="clusterforge-validate-"))
+    try:
+        prefix = mount_point(tree)
+        root = scratch / prefix if prefix else scratch
+        for path, data in tree.items():
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        options = Options(
+            schema_locations=from_environment(),
+            kubernetes_version=kubernetes_version or from_settings(Path.cwd()).kubernetes_version,
+            missing_schemas=MissingSchemas.IGNORE,  # named once, by unchecked_note()
+            repo_root=scratch,  # no .git there: every source URL is taken as this repository
+            shown_as=(root, shown_output),
+        )
+        return validate([root], options)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # the scratch copy only, never the output
+
+
+def unchecked_note(report: Report) -> str | None:
+    """One line naming the kinds no schema checked, or None when every kind was checked."""
+    if not report.unchecked:
+        return None
+    kinds = ", ".join(sorted(report.unchecked))
+    return f"warning: no schema checked {kinds} (set CLUSTERFORGE_SCHEMA_LOCATION to CRD schemas to check them)"
