@@ -530,6 +530,19 @@ def _configure_summary(check: bool, dry_run: bool, output_shown: str, summary: s
 
 
 @cli.command()
+@click.option("--models", "models_file", is_flag=True, help="The schema of models.yaml instead.")
+def schema(models_file: bool) -> None:
+    """Print the JSON schema of cluster.yaml (for editor completion)."""
+
+    def action() -> None:
+        from generator.schema import schema_text  # noqa: PLC0415
+
+        click.echo(schema_text(models_file), nl=False)
+
+    run(_debug(), action)
+
+
+@cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--schema-location",
@@ -606,19 +619,6 @@ def validate(
             exit_now(code)  # skip freeing every object read, one by one
         if outcome.failed:
             sys.exit(code)
-
-    run(_debug(), action)
-
-
-@cli.command()
-@click.option("--models", "models_file", is_flag=True, help="The schema of models.yaml instead.")
-def schema(models_file: bool) -> None:
-    """Print the JSON schema of cluster.yaml (for editor completion)."""
-
-    def action() -> None:
-        from generator.schema import schema_text  # noqa: PLC0415
-
-        click.echo(schema_text(models_file), nl=False)
 
     run(_debug(), action)
 

@@ -7,6 +7,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from generator import state
+from generator.apps import build_stack
+from generator.apps.names import LITELLM_SECRET
 from generator.engines import engine_for
 from generator.errors import CheckFailed, Refused, SettingsError
 from generator.keys import find_age_key
@@ -23,7 +25,6 @@ from generator.secrets.record import SealedRecord
 from generator.secrets.sealing import Certificate, Sealer
 from generator.secrets.store import SecretsFile, check_secrets
 from generator.settings.load import LoadedSettings, load_settings, shown_path
-from generator.stack import LITELLM_SECRET, build_stack
 from generator.validate.model import Severity
 from generator.validate.rendered import check_tree, unchecked_note
 
@@ -85,14 +86,14 @@ def secret_provider(loaded: LoadedSettings, output: Path) -> tuple[SecretProvide
 def render_tree(loaded: LoadedSettings, output: Path) -> Rendered:
     settings = loaded.settings
     provider, inputs, secret_inputs = secret_provider(loaded, output)
-    stack = build_stack(settings)
+    stack = build_stack(settings, loaded.config_path.name)
     files = engine_for(settings.gitops.engine).layout(stack, settings, provider)
     top = header(loaded.config_path.name)
     tree: dict[str, bytes] = {}
     secret_files: list[SecretFile] = []
     for file in files:
         if isinstance(file, PlainFile):
-            tree[file.path] = (top + file.text).encode()
+            tree[file.path] = ((top if file.header else "") + file.text).encode()
         else:
             secret_files.append(file)
 

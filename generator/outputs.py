@@ -11,6 +11,7 @@ from generator.stack import SecretSpec
 class PlainFile:
     path: str  # relative to the output directory, with '/' separators
     text: str
+    header: bool = True  # False for formats without comments, which carry their own marker
 
 
 @dataclass(frozen=True)

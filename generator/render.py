@@ -72,6 +72,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["to_yaml"] = to_yaml
     env.filters["q"] = yaml_scalar
+    env.filters["merge"] = lambda base, extra: {**base, **extra}
     return env
 
 

@@ -20,6 +20,7 @@ class Versions(BaseModel):
     valkey_image_tag: str
     sealed_secrets_chart: str
     external_secrets_chart: str
+    barman_cloud_chart: str
 
 
 @cache

@@ -42,6 +42,7 @@ BASE_SECRETS = {
     "database_password": "c3" * 24,
     "cache_password": "d4" * 24,
     "openai": "sk-test-openai-5e5e5e5e5e5e",
+    "ui_password": "ui-password-6f6f6f6f6f6f",
 }
 
 

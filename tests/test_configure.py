@@ -101,17 +101,26 @@ def test_every_secret_decrypts_with_sops_to_the_expected_secret(repo: Repo) -> N
         "LITELLM_SALT_KEY": BASE_SECRETS["litellm_salt_key"],
         "DATABASE_URL": (
             f"postgresql://litellm:{BASE_SECRETS['database_password']}"
-            "@litellm-db-rw.ai-system.svc.cluster.local:5432/litellm"
+            "@litellm-db-pooler-rw.ai-system.svc.cluster.local:5432/litellm?pgbouncer=true"
         ),
         "REDIS_PASSWORD": BASE_SECRETS["cache_password"],
         "OPENAI_API_KEY": BASE_SECRETS["openai"],
+        "UI_PASSWORD": BASE_SECRETS["ui_password"],
+    }
+    migrate = secrets["kubernetes/apps/ai-system/litellm-migrate/app/migrate-secret.sops.yaml"]
+    # migrations need a session: straight to the primary, not through PgBouncer
+    assert migrate["stringData"] == {
+        "DATABASE_URL": (
+            f"postgresql://litellm:{BASE_SECRETS['database_password']}"
+            "@litellm-db-rw.ai-system.svc.cluster.local:5432/litellm"
+        )
     }
     owner = secrets["kubernetes/apps/ai-system/litellm-db/app/owner-secret.sops.yaml"]
     assert owner["type"] == "kubernetes.io/basic-auth"
     assert owner["stringData"] == {"username": "litellm", "password": BASE_SECRETS["database_password"]}
     cache = secrets["kubernetes/apps/ai-system/litellm-cache/app/secret.sops.yaml"]
     assert cache["stringData"] == {"password": BASE_SECRETS["cache_password"]}
-    assert len(secrets) == 3
+    assert len(secrets) == 4
 
 
 def test_no_secret_value_in_plaintext_under_output(example_repo: Repo) -> None:

@@ -34,7 +34,13 @@ def test_init_creates_a_repository_that_configures(tmp_path: Path) -> None:
     values = yaml.safe_load(decrypt_with_sops(tmp_path / "cluster.secrets.sops.yaml", tmp_path / "age.key"))
     assert re.fullmatch(r"sk-[0-9a-f]{32,}", values["litellm_master_key"])
     assert len(values["litellm_salt_key"]) >= 32
-    assert set(values) == {"litellm_master_key", "litellm_salt_key", "database_password", "cache_password"}
+    assert set(values) == {
+        "litellm_master_key",
+        "litellm_salt_key",
+        "database_password",
+        "cache_password",
+        "ui_password",
+    }
 
     # the example's models need provider keys; once they are there, configure renders
     secrets = tmp_path / "cluster.secrets.sops.yaml"

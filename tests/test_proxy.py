@@ -200,6 +200,7 @@ def proof(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
                 "database_password": "unused-here",
                 "cache_password": REDIS_PASSWORD,
                 "openai": UPSTREAM_KEY,
+                "ui_password": "ui-proof-password",
             },
         )
         result = repo.configure()
@@ -342,3 +343,19 @@ def test_keys_command_reports_the_missing_database(proof: Proof) -> None:
     assert "POST " + proof.url + "/key/generate: the proxy answered 500" in result.stderr
     assert "virtual keys need the proxy's database" in result.stderr
     assert MASTER_KEY not in result.output
+
+
+def test_metrics_carry_every_name_the_alerts_and_dashboard_use(proof: Proof) -> None:
+    """Runs last: the requests above have been counted. /metrics needs no key (as configured) and is
+    where Prometheus reads the series the PrometheusRule and the dashboard query."""
+    from generator.apps import monitoring
+
+    # one request that fails for good, so the failure counter exists too
+    failed, _ = chat(proof, "flaky", "no fallback this time", disable_fallbacks=True)
+    assert failed >= 500
+    status, body = call(proof, "/metrics", key=None)
+    assert status == 200
+    text = body.decode() if isinstance(body, bytes) else str(body)
+    names = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
+    missing = [name for name in monitoring.LITELLM_METRICS if name not in names]
+    assert missing == [], f"not in /metrics: {missing}"

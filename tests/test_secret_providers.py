@@ -68,7 +68,7 @@ def test_sealed_secrets_unseal_with_an_independent_implementation(tmp_path: Path
     assert result.exit_code == 0, result.output
     unsealer = Unsealer.from_private_key(key)
     sealed_files = sorted(repo.output.rglob("*.sealed.yaml"))
-    assert len(sealed_files) == 3
+    assert len(sealed_files) == 4
     text = (repo.output / APP / "secret.sealed.yaml").read_text()
     secret = unsealer.unseal(SealedSecret.from_yaml(text))
     assert {k: v.decode() for k, v in secret.get_data_decoded().items()} == {
@@ -76,10 +76,11 @@ def test_sealed_secrets_unseal_with_an_independent_implementation(tmp_path: Path
         "LITELLM_SALT_KEY": BASE_SECRETS["litellm_salt_key"],
         "DATABASE_URL": (
             f"postgresql://litellm:{BASE_SECRETS['database_password']}"
-            "@litellm-db-rw.ai-system.svc.cluster.local:5432/litellm"
+            "@litellm-db-pooler-rw.ai-system.svc.cluster.local:5432/litellm?pgbouncer=true"
         ),
         "REDIS_PASSWORD": BASE_SECRETS["cache_password"],
         "OPENAI_API_KEY": BASE_SECRETS["openai"],
+        "UI_PASSWORD": BASE_SECRETS["ui_password"],
     }
     doc = yaml.safe_load(text)
     annotations = doc["metadata"].get("annotations", {})
@@ -138,7 +139,7 @@ def test_a_fresh_clone_without_the_record_reseals_once_and_says_so(tmp_path: Pat
     again = repo.configure()
     assert again.exit_code == 0
     assert "no local record of what was sealed" in again.stderr
-    assert "sealed 3 secret file(s) again" in again.stderr
+    assert "sealed 4 secret file(s) again" in again.stderr
     after = tree_bytes(repo.output)
     assert {p for p in after if after[p] != before[p]} == {p for p in after if p.endswith(".sealed.yaml")}
     (repo.root / ".clusterforge" / "cluster.yaml.state.json").unlink()
@@ -204,7 +205,7 @@ def test_external_secrets_need_no_local_values_and_pass_the_crd_schemas(tmp_path
     external = yaml.safe_load((repo.output / APP / "secret.externalsecret.yaml").read_text())
     assert external["spec"]["target"]["template"]["data"]["DATABASE_URL"] == (
         "postgresql://litellm:{{ .database_password | urlquery }}"
-        "@litellm-db-rw.ai-system.svc.cluster.local:5432/litellm"
+        "@litellm-db-pooler-rw.ai-system.svc.cluster.local:5432/litellm?pgbouncer=true"
     )
     assert {d["secretKey"]: d["remoteRef"]["key"] for d in external["spec"]["data"]}["openai"] == "litellm/openai"
     ks = yaml.safe_load((repo.output / "kubernetes/apps/ai-system/litellm/ks.yaml").read_text())
@@ -290,6 +291,7 @@ def test_secrets_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         ["litellm_salt_key", "present"],
         ["database_password", "present"],
         ["cache_password", "present"],
+        ["ui_password", "present"],
         ["openai", "present"],
         ["anthropic", "missing"],
     ]
@@ -297,7 +299,7 @@ def test_secrets_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert verify.exit_code == 1
     assert verify.stderr.splitlines() == [
         "anthropic: missing (the API key of anthropic; used by cluster.yaml:11 models[1].credential)",
-        "1 of 6 secrets missing or empty in cluster.secrets.sops.yaml",
+        "1 of 7 secrets missing or empty in cluster.secrets.sops.yaml",
     ]
     no_terminal = repo.cli("secrets", "set", "anthropic")
     assert no_terminal.exit_code == 2

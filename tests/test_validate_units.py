@@ -202,3 +202,21 @@ def test_kubeconform_arguments_and_report(tmp_path: Path) -> None:
         (widget, None, "could not find schema for Widget"),
         (deployment, (), "old style message"),
     ]
+
+
+def test_go_case_insensitive_patterns_become_ecma() -> None:
+    """CRD schemas carry Go patterns such as ^(?i)(abort|warn)?$ (the Prometheus operator's)."""
+    import re
+
+    from generator.validate.schemas import _case_insensitive
+
+    cases = [
+        ("^(?i)(abort|warn)?$", ["ABORT", "warn", "Warn", ""], ["x", "abortx"]),
+        ("(?i)^[a-z]+\\d$", ["aB1", "Z9"], ["_1", "[1", "a"]),
+        ("^(?i)[^a-c]x$", ["dX", "Dx"], ["ax", "Bx"]),
+    ]
+    for pattern, hits, misses in cases:
+        ecma = _case_insensitive(pattern)
+        assert "(?i)" not in ecma
+        assert all(re.fullmatch(ecma, m) for m in hits), (pattern, ecma)
+        assert not any(re.fullmatch(ecma, m) for m in misses), (pattern, ecma)

@@ -36,18 +36,16 @@ class FluxEngine:
         for namespace in stack.namespaces:
             apps = stack.in_namespace(namespace)
             base = f"{ROOT}/apps/{namespace}"
-            files.append(PlainFile(f"{base}/namespace.yaml", render("flux/namespace.yaml.j2", namespace=namespace)))
+            resources = [f"./{app.name}/ks.yaml" for app in apps]
+            if stack.owned(namespace):
+                files.append(PlainFile(f"{base}/namespace.yaml", render("flux/namespace.yaml.j2", namespace=namespace)))
+                resources.insert(0, "./namespace.yaml")
             files.append(
-                PlainFile(
-                    f"{base}/kustomization.yaml",
-                    render(
-                        "flux/kustomization.yaml.j2",
-                        resources=["./namespace.yaml", *[f"./{app.name}/ks.yaml" for app in apps]],
-                    ),
-                )
+                PlainFile(f"{base}/kustomization.yaml", render("flux/kustomization.yaml.j2", resources=resources))
             )
             for app in apps:
                 files += self._app(app, f"{base}/{app.name}", f"{repo_root}/apps/{namespace}/{app.name}/app", provider)
+        files += [PlainFile(f"docs/{doc.filename}", doc.text, doc.header) for doc in stack.documents]
         return files
 
     def _app(self, app: App, base: str, repo_path: str, provider: SecretProvider) -> list[OutputFile]:

@@ -99,7 +99,7 @@ def credential_entry(credential: Credential) -> dict[str, Any]:
     return {"credential_name": credential.name, "credential_values": values, "credential_info": {}}
 
 
-def cache_params(settings: Settings, redis_host: str | None, redis_port: int) -> dict[str, Any]:
+def cache_params(settings: Settings, redis_host: str | None, redis_port: int, username: str | None) -> dict[str, Any]:
     typed = settings.litellm.litellm_settings.cache_params
     params: dict[str, Any] = {"type": "redis"}
     cache = settings.cache
@@ -113,8 +113,8 @@ def cache_params(settings: Settings, redis_host: str | None, redis_port: int) ->
         params["port"] = redis_port
     if cache.type != "external" or cache.password:
         params["password"] = _env(REDIS_PASSWORD_ENV)
-    if cache.type == "external" and cache.username:
-        params["username"] = cache.username
+    if username:
+        params["username"] = username
     if cache.type == "external" and cache.tls:
         params["ssl"] = True
     params.update({"namespace": typed.namespace, "ttl": typed.ttl, "mode": typed.mode})
@@ -145,7 +145,21 @@ def guardrails(settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
-def proxy_config(settings: Settings, redis_host: str | None, redis_port: int) -> dict[str, Any]:
+def callbacks(settings: Settings) -> list[str]:
+    observability = settings.observability
+    names = []
+    if observability.metrics.enabled:
+        names.append("prometheus")
+    if observability.tracing is not None:
+        names.append("otel")
+    if observability.langfuse is not None:
+        names.append("langfuse")
+    return names
+
+
+def proxy_config(
+    settings: Settings, redis_host: str | None, redis_port: int, cache_username: str | None = None
+) -> dict[str, Any]:
     lite = settings.litellm
     general: dict[str, Any] = {"master_key": _env(MASTER_KEY_ENV)}
     general.update(lite.general_settings.model_dump(exclude_none=True))
@@ -153,7 +167,15 @@ def proxy_config(settings: Settings, redis_host: str | None, redis_port: int) ->
     litellm_settings: dict[str, Any] = lite.litellm_settings.model_dump(exclude={"cache", "cache_params"})
     if lite.litellm_settings.cache:
         litellm_settings["cache"] = True
-        litellm_settings["cache_params"] = cache_params(settings, redis_host, redis_port)
+        litellm_settings["cache_params"] = cache_params(settings, redis_host, redis_port, cache_username)
+    if callbacks(settings):
+        litellm_settings["callbacks"] = callbacks(settings)
+    metrics = settings.observability.metrics
+    if metrics.enabled:
+        # Redis and PostgreSQL health as metrics too
+        litellm_settings["service_callback"] = ["prometheus_system"]
+        # without this, /metrics wants a key; it is kept off the route and limited by network policy instead
+        litellm_settings["require_auth_for_metrics_endpoint"] = metrics.require_auth
 
     router = lite.router_settings
     router_settings: dict[str, Any] = {

@@ -74,6 +74,22 @@ def needed_secrets(settings: Settings) -> list[SecretNeed]:
                     "the password of the sentinels",
                 )
             )
+    needs.append(
+        SecretNeed("ui_password", ("sso", "ui_username"), "the password of the LiteLLM UI's admin login", _password)
+    )
+    if settings.sso.type == "oidc":
+        needs.append(SecretNeed("oidc_client_secret", ("sso", "oidc"), "the OIDC client secret of LiteLLM"))
+    if settings.observability.langfuse is not None:
+        for name in ("langfuse_public_key", "langfuse_secret_key"):
+            needs.append(SecretNeed(name, ("observability", "langfuse"), "a Langfuse project key"))
+    db = settings.database
+    if db.type == "cloudnative-pg" and db.backup is not None and db.backup.enabled:
+        for name in ("backup_access_key_id", "backup_secret_access_key"):
+            needs.append(SecretNeed(name, ("database", "backup"), "the S3 credentials of the database backups"))
+    if settings.cache.type == "dragonfly" and settings.cache.acl:
+        needs.append(
+            SecretNeed("cache_admin_password", ("cache", "acl"), "the password of the cache's default user", _password)
+        )
     shared = {c.name for c in settings.credentials}
     for index, cred in enumerate(settings.credentials):
         for ref in credential_refs(cred.provider, cred.name):
@@ -98,6 +114,8 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "litellm_salt_key": _hex_secret,
     "database_password": _password,
     "cache_password": _password,
+    "cache_admin_password": _password,
+    "ui_password": _password,
 }
 
 

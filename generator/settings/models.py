@@ -7,15 +7,12 @@ Field names follow LiteLLM's own keys where the setting is passed through to it.
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Discriminator,
     Field,
     StringConstraints,
@@ -23,69 +20,20 @@ from pydantic import (
 )
 
 from generator.settings.diagnostics import describe_pattern as _p
-
-# ---------------------------------------------------------------- shared types
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-DnsLabel = Annotated[
-    str,
-    StringConstraints(
-        pattern=_p(
-            r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-            "a Kubernetes name: lowercase letters, digits and '-', starting and ending with a letter or digit",
-        ),
-        max_length=63,
-    ),
-]
-"""A Kubernetes name: lowercase letters, digits and '-', at most 63 characters."""
-
-SecretName = Annotated[
-    str,
-    StringConstraints(
-        pattern=_p(r"^[a-z][a-z0-9_]*$", "a secret name: lowercase letters, digits and '_', starting with a letter"),
-        max_length=63,
-    ),
-]
-"""A key of the secrets file: lowercase letters, digits and '_'."""
-
-Hostname = Annotated[
-    str,
-    StringConstraints(
-        pattern=_p(
-            r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-            "a lowercase DNS name such as example.com",
-        ),
-        max_length=253,
-    ),
-]
-
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
-
-
-def _quantity(value: object) -> object:
-    # A bare number (cpu: 1) is a valid quantity; keep it a string so output stays stable.
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        value = format(value, "g")
-    if isinstance(value, str) and not _QUANTITY.match(value):
-        raise ValueError(f"'{value}' is not a Kubernetes quantity such as 500m, 1, 512Mi or 2Gi")
-    return value
-
-
-Quantity = Annotated[str, BeforeValidator(_quantity)]
-
-PositiveInt = Annotated[int, Field(gt=0)]
-Duration = Annotated[
-    str, StringConstraints(pattern=_p(r"^[1-9][0-9]*[smhd]$", "a duration such as 30s, 15m, 12h or 30d"))
-]
-PositiveNumber = Annotated[float, Field(gt=0)]
-
-HttpUrl = Annotated[str, StringConstraints(pattern=_p(r"^https?://[^\s/$.?#][^\s]*$", "an http:// or https:// URL"))]
+from generator.settings.platform import Backup, Exposure, NetworkPolicies, Observability, Pooler, Scaling, Sso
+from generator.settings.types import (
+    DnsLabel,
+    Duration,
+    Hostname,
+    HttpUrl,
+    PositiveInt,
+    PositiveNumber,
+    ResourceList,
+    Resources,
+    SecretName,
+    Storage,
+    Strict,
+)
 
 
 def _timezone(value: str) -> str:
@@ -205,25 +153,6 @@ class SecretsSettings(Strict):
 # ---------------------------------------------------------------- resources
 
 
-class ResourceList(Strict):
-    cpu: Quantity | None = None
-    memory: Quantity | None = None
-
-
-class Resources(Strict):
-    requests: ResourceList = ResourceList()
-    limits: ResourceList = ResourceList()
-
-
-class Storage(Strict):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
-
-    size: Quantity = "10Gi"
-    storage_class: DnsLabel | None = Field(
-        None, alias="class", description="StorageClass; the cluster default when unset."
-    )
-
-
 # ---------------------------------------------------------------- LiteLLM
 
 
@@ -334,6 +263,7 @@ class LiteLLMSettings(Strict):
     litellm_settings: LitellmSettings = LitellmSettings()
     router_settings: RouterSettings = RouterSettings()
     message_trimming: MessageTrimming = MessageTrimming()
+    scaling: Scaling = Scaling()
     service_account_annotations: dict[str, str] = Field(
         default_factory=dict,
         description="Annotations of LiteLLM's ServiceAccount, e.g. eks.amazonaws.com/role-arn (Bedrock by role).",
@@ -483,6 +413,9 @@ class CloudNativePGDatabase(Strict):
         requests=ResourceList(cpu="250m", memory="512Mi"),
         limits=ResourceList(memory="1Gi"),
     )
+    pooler: Pooler = Pooler()
+    pod_monitor: bool = Field(False, description="A PodMonitor for the instances' metrics (needs the operator's CRDs).")
+    backup: Backup | None = Field(None, description="Backups through the barman-cloud plugin to S3.")
 
 
 class ExternalDatabase(Strict):
@@ -517,6 +450,13 @@ Database = Annotated[
 
 class DragonflyCache(Strict):
     type: Literal["dragonfly"] = "dragonfly"
+    namespace: DnsLabel | None = Field(
+        None, description="Run the cache in its own namespace (a cache shared with other apps); LiteLLM's when unset."
+    )
+    acl: bool = Field(
+        False,
+        description="Dragonfly ACL: LiteLLM logs in as user litellm, limited to litellm:* keys (a shared cache).",
+    )
     replicas: Annotated[int, Field(ge=1, le=9)] = 1
     image: str | None = None
     resources: Resources = Resources(
@@ -583,3 +523,7 @@ class Settings(Strict):
     )
     database: Database = CloudNativePGDatabase()
     cache: Cache = DragonflyCache()
+    exposure: Exposure = Exposure()
+    network_policies: NetworkPolicies = NetworkPolicies()
+    observability: Observability = Observability()
+    sso: Sso = Sso()

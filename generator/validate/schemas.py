@@ -271,6 +271,68 @@ def _external_refs(node: Any) -> set[str]:
     return refs
 
 
+def _case_insensitive(pattern: str) -> str:
+    """A Go (RE2) pattern with a leading (?i) as an ECMA one: letters match either case.
+
+    CRD schemas come from Go code, and the API server reads their patterns with Go's regexp;
+    JSON Schema patterns are ECMA 262, which has no inline flags. A letter outside a class becomes
+    [xX]; a class gains the other case of its letters and letter ranges. Escapes are kept.
+    """
+    body = pattern.replace("(?i)", "", 1)
+    out: list[str] = []
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\" and index + 1 < len(body):
+            out.append(body[index : index + 2])
+            index += 2
+        elif char == "[":
+            end = index + 1
+            while end < len(body) and body[end] != "]":
+                end += 2 if body[end] == "\\" else 1
+            out.append(_class_both_cases(body[index + 1 : end]))
+            index = end + 1
+        else:
+            out.append(f"[{char.lower()}{char.upper()}]" if char.isascii() and char.isalpha() else char)
+            index += 1
+    return "".join(out)
+
+
+def _class_both_cases(content: str) -> str:
+    extra: list[str] = []
+    index = 1 if content.startswith("^") else 0
+    while index < len(content):
+        if content[index] == "\\":
+            index += 2
+            continue
+        if (
+            index + 2 < len(content)
+            and content[index + 1] == "-"
+            and content[index].isalpha()
+            and content[index + 2].isalpha()
+        ):
+            low, high = content[index], content[index + 2]
+            extra.append(f"{low.swapcase()}-{high.swapcase()}")
+            index += 3
+            continue
+        if content[index].isascii() and content[index].isalpha():
+            extra.append(content[index].swapcase())
+        index += 1
+    return f"[{content}{''.join(extra)}]"
+
+
+def _ecma_patterns(node: Any) -> Any:
+    """The schema with every Go inline-flag pattern rewritten (see _case_insensitive)."""
+    if isinstance(node, dict):
+        return {
+            k: _case_insensitive(v) if k == "pattern" and isinstance(v, str) and "(?i)" in v else _ecma_patterns(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_ecma_patterns(v) for v in node]
+    return node
+
+
 def _compile(
     schema: str | dict[str, Any], where: str, base: str | None = None, resources: list[tuple[str, Any]] | None = None
 ) -> Lookup:
@@ -286,6 +348,10 @@ def _compile(
         options["registry"] = jsonschema_rs.Registry(resources, retriever=refuse)
     if base is not None:
         options["base_uri"] = base
+    if isinstance(schema, str) and "(?i)" in schema:
+        schema = json.loads(schema)
+    if isinstance(schema, dict) and "(?i)" in json.dumps(schema):
+        schema = _ecma_patterns(schema)
     declared = '"$schema"' in schema if isinstance(schema, str) else "$schema" in schema
     try:
         if declared:
