@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,7 +78,3 @@ def find_program(name: str, hint: str) -> str:
 
 def optional_program(name: str) -> str | None:
     return shutil.which(name)
-
-
-def program_list(argv: Sequence[str]) -> str:
-    return " ".join(argv)

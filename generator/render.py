@@ -56,10 +56,6 @@ def yaml_scalar(value: Any) -> str:
     return text.removesuffix("\n...\n").rstrip("\n")
 
 
-def dump_document(value: Any) -> str:
-    return to_yaml(value) + "\n"
-
-
 @cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(

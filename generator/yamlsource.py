@@ -7,7 +7,6 @@ Duplicate keys, which PyYAML silently accepts, are reported here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,13 +164,3 @@ def read_yaml_file(path: Path, shown: str, text: str | None = None) -> tuple[Any
     except OSError as exc:
         raise UsageError(f"{shown}: cannot be read: {exc.strerror}") from None
     return parse_yaml(text, shown)
-
-
-def walk_paths(data: Any, path: KeyPath = ()) -> Iterator[KeyPath]:
-    yield path
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield from walk_paths(value, (*path, key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            yield from walk_paths(value, (*path, index))
