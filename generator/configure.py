@@ -114,6 +114,11 @@ def render_tree(loaded: LoadedSettings, output: Path) -> Rendered:
     )
 
 
+KSOPS_NOTE = (
+    "note: ArgoCD decrypts the *.sops.yaml Secrets with KSOPS: its repo-server needs the ksops plugin, "
+    "kustomize.buildOptions '--enable-alpha-plugins --enable-exec' and the age key (README: ArgoCD)"
+)
+
 SALT_KEY_REFUSAL = (
     "the LiteLLM salt key would change. LiteLLM encrypts the provider credentials it stores in its database "
     "(models and keys added through the UI or API) with it; with a new salt key they can no longer be "
@@ -147,10 +152,13 @@ def configure(
     plan = make_plan(target, rendered.tree, rendered.secret_paths)
     result = ConfigureResult(plan, shown, applied=False, notes=[str(w) for w in loaded.warnings])
     result.notes += rendered.provider.notes()
+    if loaded.settings.gitops.engine == "argocd" and rendered.provider.name == "sops":
+        result.notes.append(KSOPS_NOTE)
     expected = loaded.resolve(loaded.settings.gitops.path)
     if target != expected:
+        engine = {"flux": "Flux", "argocd": "ArgoCD"}[loaded.settings.gitops.engine]
         result.notes.append(
-            f"note: writing to {shown}, but Flux reads the tree from gitops.path '{loaded.settings.gitops.path}'"
+            f"note: writing to {shown}, but {engine} reads the tree from gitops.path '{loaded.settings.gitops.path}'"
         )
     if mode is Mode.CHECK:
         if plan.pending:

@@ -54,7 +54,7 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [
         "cluster.yaml:1:1: cluster.domain: required key is missing",
         "cluster.yaml:1:23: cluster.domian: unknown key (did you mean domain?)",
-        "cluster.yaml:2:57: gitops.engine: must be one of: flux; got 'argo'",
+        "cluster.yaml:2:57: gitops.engine: must be one of: flux, argocd; got 'argo' (did you mean argocd?)",
         "cluster.yaml:3:21: litellm.replicas: must be at least 1, got 0",
         "cluster.yaml:4:73: models[0].rpm: must be greater than 0, got -1",
     ]

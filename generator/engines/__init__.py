@@ -18,7 +18,8 @@ class Engine(Protocol):
 
 
 def engine_for(name: str) -> Engine:
-    from generator.engines.flux import FluxEngine  # noqa: PLC0415 - registry stays import-light
+    from generator.engines.argocd import ArgoCDEngine  # noqa: PLC0415 - registry stays import-light
+    from generator.engines.flux import FluxEngine  # noqa: PLC0415
 
-    engines: dict[str, Engine] = {"flux": FluxEngine()}
+    engines: dict[str, Engine] = {"flux": FluxEngine(), "argocd": ArgoCDEngine()}
     return engines[name]

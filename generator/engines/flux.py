@@ -9,13 +9,12 @@ kubernetes/apps/<ns>/<app>/app/*.yaml       what the app deploys
 
 from __future__ import annotations
 
-from generator.outputs import OutputFile, PlainFile, SecretFile
+from generator.engines.appdir import ROOT, shared_files
+from generator.outputs import OutputFile, PlainFile
 from generator.render import render
 from generator.secrets.providers import SecretProvider
 from generator.settings.models import Settings
 from generator.stack import App, Stack
-
-ROOT = "kubernetes"
 
 
 class FluxEngine:
@@ -61,12 +60,7 @@ class FluxEngine:
                     render("flux/helmrelease.yaml.j2", app=app, chart=app.chart),
                 )
             )
-        for manifest in app.manifests:
-            app_files.append(
-                PlainFile(f"{base}/app/{manifest.filename}", render(manifest.template, app=app, **manifest.context))
-            )
-        for spec in app.secrets:
-            app_files.append(SecretFile(f"{base}/app/{provider.filename(spec)}", spec))
+        app_files += shared_files(app, provider)  # the same files, at the same paths, under ArgoCD
         names = sorted(f.path.rsplit("/", 1)[1] for f in app_files)
         files.append(
             PlainFile(

@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     StringConstraints,
     Tag,
+    model_validator,
 )
 
 from generator.settings.diagnostics import describe_pattern as _p
@@ -73,14 +74,33 @@ class ClusterSettings(Strict):
     )
 
 
+class ArgoCDSettings(Strict):
+    """Where the rendered Applications live and what their AppProject allows (engine argocd only)."""
+
+    namespace: DnsLabel = Field(
+        "argocd", description="The namespace ArgoCD runs in; the Applications and their AppProject live there."
+    )
+    project: DnsLabel = Field(
+        "clusterforge",
+        description="The AppProject of every rendered Application; it allows this repository, the charts' "
+        "repositories and the stack's namespaces only.",
+    )
+    destination: HttpUrl = Field(
+        "https://kubernetes.default.svc",
+        description="The API server the Applications deploy to (the cluster ArgoCD runs in by default).",
+    )
+
+
 class GitOpsSettings(Strict):
-    engine: Literal["flux"] = Field("flux", description="GitOps engine that syncs the output.")
+    engine: Literal["flux", "argocd"] = Field(
+        "flux", description="GitOps engine that syncs the output: flux, or argocd (an app of apps)."
+    )
     repository: Annotated[
         str,
         StringConstraints(
             pattern=_p(r"^(https://|ssh://|git@)\S+$", "a Git URL starting with https://, ssh:// or git@")
         ),
-    ] = Field(description="Git URL of the repository Flux pulls, https:// or ssh://.")
+    ] = Field(description="Git URL of the repository Flux or ArgoCD pulls, https:// or ssh://.")
     branch: Annotated[str, StringConstraints(pattern=_p(r"^[A-Za-z0-9._/-]+$", "a Git branch name"))] = "main"
     path: Annotated[
         str,
@@ -88,6 +108,7 @@ class GitOpsSettings(Strict):
             pattern=_p(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", "a relative path such as output or clusters/prod")
         ),
     ] = Field("output", description="Where the rendered output lives inside the repository.")
+    argocd: ArgoCDSettings = Field(ArgoCDSettings(), description="ArgoCD's namespace, project and cluster.")
 
 
 # ---------------------------------------------------------------- secrets
@@ -141,7 +162,9 @@ class ExternalSecretsSettings(Strict):
 
 class SecretsSettings(Strict):
     provider: Literal["sops", "sealed-secrets", "external-secrets"] = Field(
-        "sops", description="How Secrets reach the cluster: sops (Flux decrypts), sealed-secrets, external-secrets."
+        "sops",
+        description="How Secrets reach the cluster: sops (Flux decrypts; with ArgoCD, KSOPS in the repo-server), "
+        "sealed-secrets, external-secrets. Unset: sops with engine flux, sealed-secrets with engine argocd.",
     )
     sops: SopsSettings = Field(
         SopsSettings(), description="The secrets file and its key; sealed-secrets reads its values from it too."
@@ -510,6 +533,10 @@ Cache = Annotated[
 # ---------------------------------------------------------------- root
 
 
+# ArgoCD has no SOPS of its own (KSOPS needs a prepared repo-server): it decrypts nothing by default
+DEFAULT_SECRETS_PROVIDER = {"flux": "sops", "argocd": "sealed-secrets"}
+
+
 class Settings(Strict):
     cluster: ClusterSettings
     gitops: GitOpsSettings
@@ -527,3 +554,16 @@ class Settings(Strict):
     network_policies: NetworkPolicies = NetworkPolicies()
     observability: Observability = Observability()
     sso: Sso = Sso()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_default_provider(cls, data: object) -> object:
+        """``secrets.provider`` when cluster.yaml does not write it: the engine's own choice."""
+        if not isinstance(data, dict):
+            return data
+        gitops, secrets = data.get("gitops"), data.get("secrets", {})
+        engine = gitops.get("engine", "flux") if isinstance(gitops, dict) else "flux"
+        default = DEFAULT_SECRETS_PROVIDER.get(engine) if isinstance(engine, str) else None
+        if default is None or not isinstance(secrets, dict) or "provider" in secrets:
+            return data
+        return {**data, "secrets": {**secrets, "provider": default}}

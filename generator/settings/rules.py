@@ -19,8 +19,26 @@ def check(settings: Settings) -> list[RuleProblem]:
     if settings.cache.type == "external" and settings.cache.host is None and settings.cache.sentinel is None:
         problems.append(RuleProblem(("cache",), "an external cache needs `host` or `sentinel`", at_key=True))
     problems += _secrets(settings)
+    problems += _gitops(settings)
     problems += _platform(settings)
     problems += _pool_size(settings)
+    return problems
+
+
+def _gitops(settings: Settings) -> list[RuleProblem]:
+    gitops = settings.gitops
+    if gitops.engine != "argocd":
+        if "argocd" in gitops.model_fields_set:
+            return [RuleProblem(("gitops", "argocd"), "`argocd` is for engine argocd; remove it", at_key=True)]
+        return []
+    problems: list[RuleProblem] = []
+    if gitops.argocd.project == "default":
+        problems.append(
+            RuleProblem(
+                ("gitops", "argocd", "project"),
+                "the default project is ArgoCD's own and allows everything; name a project clusterforge may manage",
+            )
+        )
     return problems
 
 
@@ -122,9 +140,10 @@ def _secrets(settings: Settings) -> list[RuleProblem]:
     for provider, section in needs.items():
         given = getattr(secrets, section) is not None
         if secrets.provider == provider and not given:
-            problems.append(
-                RuleProblem(("secrets", "provider"), f"provider {provider} needs a `secrets.{section}` section")
-            )
+            message = f"provider {provider} needs a `secrets.{section}` section"
+            if provider == "sealed-secrets" and settings.gitops.engine == "argocd":
+                message += " (the default with engine argocd; or set provider: external-secrets, or sops for KSOPS)"
+            problems.append(RuleProblem(("secrets", "provider"), message))
         if secrets.provider != provider and given:
             problems.append(
                 RuleProblem(("secrets", section), f"`{section}` is for provider {provider}; remove it", at_key=True)

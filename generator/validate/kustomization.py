@@ -24,6 +24,8 @@ class Kustomization:
     resource_files: list[Path] = field(default_factory=list)
     inputs: list[Path] = field(default_factory=list)  # patches, generator sources, plugin configs
     input_dirs: list[Path] = field(default_factory=list)  # helm chart homes
+    # generators, transformers, validators: each plugin config's file or folder, or its text as written
+    plugins: dict[str, list[Path | str]] = field(default_factory=dict)
 
 
 def is_remote(entry: str) -> bool:
@@ -58,6 +60,10 @@ def describe(file: Path, data: Any) -> Kustomization:
                 inputs += [*_list(item.get("envs")), item.get("env")]
     for key in ("configurations", "generators", "transformers", "validators"):
         inputs += _list(spec.get(key))
+    for key in ("generators", "transformers", "validators"):
+        for entry in _list(spec.get(key)):
+            # a local config file or folder; anything else (inline YAML, a URL) is kept as written
+            found.plugins.setdefault(key, []).append(local(entry) or str(entry))
     if isinstance(spec.get("openapi"), dict):
         inputs.append(spec["openapi"].get("path"))
     charts = _list(spec.get("helmCharts"))

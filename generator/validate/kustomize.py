@@ -41,20 +41,35 @@ class Build:
     error: str | None = None  # kustomize's message when the build failed
 
 
-def kubectl() -> Command | None:
+def kubectl(plugin_home: Path | None = None) -> Command | None:
+    """``kubectl kustomize``; with a plugin home, plugins on and looked up there only (see validate.ksops)."""
     program = optional_program("kubectl")
-    return Command((program, "kustomize"), timeout=120) if program else None
+    if not program:
+        return None
+    if plugin_home is None:
+        return Command((program, "kustomize"), timeout=120)
+    return Command(
+        (program, "kustomize", "--enable-alpha-plugins"), timeout=120, env={"KUSTOMIZE_PLUGIN_HOME": str(plugin_home)}
+    )
 
 
-def build_dirs(directories: list[Path], shown: dict[Path, str]) -> list[Build]:
-    """``kubectl kustomize`` each directory, in parallel; a failed build carries kustomize's message."""
-    command = kubectl()
-    if command is None:
-        raise ToolError(["kubectl", "kustomize"], None, "", "could not be started: kubectl is not on PATH")
+def build_dirs(
+    directories: list[Path], shown: dict[Path, str], plugin_builds: frozenset[Path] = frozenset()
+) -> list[Build]:
+    """``kubectl kustomize`` each directory, in parallel; a failed build carries kustomize's message.
+    The ``plugin_builds`` are built with plugins on: their only plugins are KSOPS generators, which
+    kubectl's kustomize leaves out (it runs no exec functions)."""
     scratch = Path(tempfile.mkdtemp(prefix="clusterforge-kustomize-"))
+    empty = scratch / "plugins"
+    empty.mkdir()
+    plain, with_plugins = kubectl(), kubectl(empty)  # an empty plugin home: no installed plugin runs either
+    if plain is None or with_plugins is None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise ToolError(["kubectl", "kustomize"], None, "", "could not be started: kubectl is not on PATH")
     try:
 
         def one(index: int, directory: Path) -> Build:
+            command = with_plugins if directory in plugin_builds else plain
             wrapper = scratch / str(index)
             wrapper.mkdir()
             target = os.path.relpath(directory, wrapper)

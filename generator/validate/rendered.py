@@ -1,10 +1,10 @@
 """Validate a tree clusterforge rendered, before configure writes it.
 
-The tree is copied into a scratch repository at the place its own Flux Kustomizations say it
-lives (their ``path``s start with gitops.path, e.g. ``./output/...``), so those paths are checked
-as Flux will read them even when configure writes elsewhere (``--output``). CRD schemas come from
-CLUSTERFORGE_SCHEMA_LOCATION; kinds whose schema cannot be had are named in one warning, so
-configure works offline.
+The tree is copied into a scratch repository at the place its own Flux Kustomizations or ArgoCD
+Applications say it lives (their ``path``s start with gitops.path, e.g. ``./output/...``), so those
+paths are checked as the engine will read them even when configure writes elsewhere (``--output``).
+CRD schemas come from CLUSTERFORGE_SCHEMA_LOCATION; kinds whose schema cannot be had are named in
+one warning, so configure works offline.
 """
 
 from __future__ import annotations
@@ -21,11 +21,26 @@ from generator.validate.defaults import from_settings
 from generator.validate.locations import from_environment
 from generator.validate.model import MissingSchemas, Options, Report
 from generator.validate.repo import clean_path
+from generator.validate.resources import ARGOCD, FLUX_KUSTOMIZE
 from generator.validate.run import validate
 
 
+def _repository_paths(document: object) -> list[str]:
+    """The repository folders a Flux Kustomization or an ArgoCD Application (its non-chart sources) reads."""
+    spec = document.get("spec") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or not isinstance(spec, dict):
+        return []
+    if document.get("kind") == "Kustomization" and str(document.get("apiVersion", "")).startswith(FLUX_KUSTOMIZE):
+        return [spec["path"]] if isinstance(spec.get("path"), str) else []
+    if document.get("kind") != "Application" or not str(document.get("apiVersion", "")).startswith(ARGOCD):
+        return []
+    many = spec.get("sources")
+    sources = [spec.get("source"), *(many if isinstance(many, list) else [])]
+    return [s["path"] for s in sources if isinstance(s, dict) and isinstance(s.get("path"), str) and not s.get("chart")]
+
+
 def mount_point(tree: dict[str, bytes]) -> str:
-    """Where in the repository the tree lives, by majority of its Flux Kustomization paths."""
+    """Where in the repository the tree lives, by majority of its Flux Kustomization and ArgoCD Application paths."""
     folders: set[str] = set()
     for path in tree:
         parent = posixpath.dirname(path)
@@ -34,18 +49,14 @@ def mount_point(tree: dict[str, bytes]) -> str:
             parent = posixpath.dirname(parent)
     votes: Counter[str] = Counter()
     for path, data in tree.items():
-        if not path.endswith((".yaml", ".yml")) or b"kustomize.toolkit.fluxcd.io" not in data:
+        if not path.endswith((".yaml", ".yml")) or not (FLUX_KUSTOMIZE.encode() in data or ARGOCD.encode() in data):
             continue
         try:
             loaded = yaml_rs.loads(data.decode("utf-8", "replace"), parse_datetime=False)
         except yaml_rs.YAMLDecodeError:
             continue  # validation reports it
-        for document in loaded if isinstance(loaded, list) else [loaded]:
-            spec = document.get("spec") if isinstance(document, dict) else None
-            wanted = spec.get("path") if isinstance(spec, dict) else None
-            if not isinstance(document, dict) or document.get("kind") != "Kustomization" or not isinstance(wanted, str):
-                continue
-            wanted = clean_path(wanted)
+        documents = loaded if isinstance(loaded, list) else [loaded]
+        for wanted in [clean_path(p) for document in documents for p in _repository_paths(document)]:
             matches = [f for f in folders if wanted == f or wanted.endswith("/" + f)]
             if matches:
                 longest = max(matches, key=len)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.errors import UsageError
-from generator.validate import charts, refs_argocd, refs_flux, refs_network, refs_pods
+from generator.validate import charts, ksops, refs_argocd, refs_flux, refs_network, refs_pods
 from generator.validate.documents import KeyPath, Source, parse_stream
 from generator.validate.fetch import Fetcher, cache_dir
 from generator.validate.kustomization import KUSTOMIZATION_FILES, Kustomization, describe
@@ -97,6 +97,7 @@ class Plan:
     resource_files: list[Path] = field(default_factory=list)
     roots: list[Path] = field(default_factory=list)  # kustomizations no other one includes
     covered: dict[Path, Path] = field(default_factory=dict)  # file -> the root whose build holds it
+    ksops_plan: ksops.Plan = field(default_factory=ksops.Plan)  # KSOPS generators, and the builds they allow
 
 
 def plan_files(files: list[Path], show: Callable[[Path], str], findings: list[Finding]) -> Plan:
@@ -126,6 +127,8 @@ def plan_files(files: list[Path], show: Callable[[Path], str], findings: list[Fi
         for file in _included_files(root, plan.kustomizations, set()):
             if file in readable:
                 plan.covered.setdefault(file, root)
+    plan.ksops_plan = ksops.plan(plan.kustomizations, show)
+    findings.extend(ksops.check(plan.ksops_plan, plan.kustomizations))
     return plan
 
 
@@ -335,13 +338,14 @@ def _validate(paths: Sequence[Path], options: Options) -> Report:
     chunks = split_by_size(tasks, sizes, jobs) if tasks else []
     # workers send back only what the cross-checks read, unless kubeconform needs whole documents
     forked = Forked(partial(scan, store=object_store, pruned=object_store is not None), chunks[1:])  # before any thread
-    builds = _start_builds(buildable, {d: show(d) for d in buildable})
+    builds = _start_builds(buildable, {d: show(d) for d in buildable}, frozenset(plan.ksops_plan.plugin_builds))
     collected = Collected()
     for result in [scan(chunks[0], object_store, pruned=False)] if chunks else []:
         _merge(result, collected)
     for result in forked.results():
         _merge(result, collected)
     findings += _use_builds(builds(), plan, object_store, collected, show)
+    _place_generated(collected, plan)
 
     kinds = by_kind(collected.resources)
     inputs = helm_value_files(kinds, repo)  # read by Helm, not applied: not manifests
@@ -400,6 +404,36 @@ def _as_if_built(resource: Resource, plan: Plan) -> None:
         resource.declared = namespace
 
 
+def _place_generated(collected: Collected, plan: Plan) -> None:
+    """What KSOPS generators make, where their kustomization's build would put it: the encrypted files
+    they name (read as documents) and the Secrets of their ``secretFrom``."""
+    if not plan.ksops_plan.generators:
+        return
+    for resource in collected.resources:
+        directory = plan.ksops_plan.encrypted.get(Path(resource.file or ""))
+        if directory is not None:
+            _place(resource, directory, plan)
+    for generator in plan.ksops_plan.generators:
+        for data in ksops.secret_from(generator):
+            metadata = data["metadata"]
+            namespace = metadata.get("namespace")
+            made = Resource("", "Secret", metadata["name"], namespace, data, None, generator.shown, None)
+            _place(made, generator.directory, plan)
+            collected.resources.append(made)
+
+
+def _place(resource: Resource, directory: Path, plan: Plan) -> None:
+    """An object made while building ``directory``: the root build that takes the folder in is where it
+    was built; that root's ``namespace:`` (kustomize's outermost wins), else the folder's own, is its namespace."""
+    root = next((r for r in plan.roots if directory in ksops.closure(r, plan.kustomizations)), directory)
+    resource.build_root = str(root)
+    namespace = (plan.kustomizations[root].namespace if root in plan.kustomizations else None) or (
+        plan.kustomizations[directory].namespace
+    )
+    if namespace:
+        resource.declared = namespace
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -407,7 +441,9 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _start_builds(directories: list[Path], shown: dict[Path, str]) -> Callable[[], list[Build]]:
+def _start_builds(
+    directories: list[Path], shown: dict[Path, str], plugin_builds: frozenset[Path]
+) -> Callable[[], list[Build]]:
     """Start ``kubectl kustomize`` for each folder in a thread; the returned call waits for the builds."""
     if not directories:
         return list
@@ -416,7 +452,7 @@ def _start_builds(directories: list[Path], shown: dict[Path, str]) -> Callable[[
     from generator.validate.kustomize import build_dirs  # noqa: PLC0415
 
     pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(build_dirs, directories, shown)
+    future = pool.submit(build_dirs, directories, shown, plugin_builds)
 
     def wait() -> list[Build]:
         try:
