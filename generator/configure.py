@@ -11,12 +11,11 @@ from generator.apps import build_stack
 from generator.apps.names import LITELLM_SECRET
 from generator.engines import engine_for
 from generator.errors import CheckFailed, Refused, SettingsError
-from generator.keys import find_age_key
 from generator.litellm.config import SALT_KEY_ENV
 from generator.outputs import PlainFile, SecretFile
 from generator.plan import Action, Plan, apply_plan, make_plan
 from generator.render import header
-from generator.secrets.agekey import identity_bytes
+from generator.secrets.agekey import find_age_key, identity_bytes
 from generator.secrets.providers import SecretProvider
 from generator.secrets.providers.external import ExternalProvider
 from generator.secrets.providers.sealed import SealedProvider

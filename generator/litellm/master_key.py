@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from generator.errors import UsageError
-from generator.keys import find_age_key
+from generator.secrets.agekey import find_age_key
 from generator.secrets.store import SecretsFile
 from generator.settings.load import load_settings
 
