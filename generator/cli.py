@@ -11,6 +11,7 @@ import click
 
 from generator import __version__
 from generator.errors import ClusterforgeError, ExitCode
+from generator.litellm.providers import MODEL_MODES, PROVIDERS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -180,28 +181,9 @@ def models_show(config: Path, name: str) -> None:
     run(_debug(), action)
 
 
-PROVIDER_CHOICES = (
-    "openai",
-    "azure",
-    "azure_ai",
-    "anthropic",
-    "bedrock",
-    "vertex_ai",
-    "ollama",
-    "mistral",
-    "groq",
-    "cohere",
-    "hosted_vllm",
-)
-MODE_CHOICES = (
-    "chat",
-    "embedding",
-    "rerank",
-    "image_generation",
-    "audio_speech",
-    "audio_transcription",
-    "realtime",
-)
+# from the light providers module: click needs the choices when this module loads
+PROVIDER_CHOICES = tuple(PROVIDERS)
+MODE_CHOICES = MODEL_MODES
 
 
 @models.command("add")

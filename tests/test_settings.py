@@ -116,3 +116,14 @@ def test_the_models_schema_accepts_the_example_and_rejects_a_typo() -> None:
     assert validator.is_valid(example)
     example["models"][0]["api_bse"] = "https://x"
     assert not validator.is_valid(example)
+
+
+def test_cli_choices_are_the_settings_types() -> None:
+    """`models add` offers exactly the providers and modes the settings accept."""
+    import typing
+
+    from generator.cli import MODE_CHOICES, PROVIDER_CHOICES
+    from generator.settings.models import ModelMode, Provider
+
+    assert typing.get_args(Provider) == PROVIDER_CHOICES
+    assert typing.get_args(ModelMode) == MODE_CHOICES

@@ -20,6 +20,17 @@ class ProviderSpec:
     hint: str = ""
 
 
+# what LiteLLM's model_info.mode takes (settings.models.ModelMode is the same list, as a type)
+MODEL_MODES = (
+    "chat",
+    "embedding",
+    "rerank",
+    "image_generation",
+    "audio_speech",
+    "audio_transcription",
+    "realtime",
+)
+
 PROVIDERS: dict[str, ProviderSpec] = {
     spec.name: spec
     for spec in (

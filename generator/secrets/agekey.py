@@ -6,6 +6,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyrage
 import yaml
@@ -44,25 +45,37 @@ def read_age_key(path: Path, shown: str) -> AgeKey:
         raise UsageError(
             f"{shown}: the age key is readable by others (mode {stat.S_IMODE(mode):o}); run `chmod 600 {shown}`"
         )
-    identities = []
+    identities = _identities(path)
+    if identities is None:
+        raise UsageError(f"{shown}: not a valid age secret key")
+    if not identities:
+        raise UsageError(f"{shown}: no age secret key in it")
+    return AgeKey(path, str(identities[0][1].to_public()))
+
+
+def _identities(path: Path) -> list[tuple[bytes, Any]] | None:
+    """Each identity line of a key file with its parsed key; None when a line is not a valid key.
+
+    Lines are comments (#) or identities, as age-keygen writes them; pyrage decides what is a key.
+    """
+    found = []
     for raw in path.read_text(encoding="ascii", errors="replace").splitlines():
         line = raw.strip()
-        if line.startswith("AGE-SECRET-KEY-1"):
-            try:
-                identities.append(pyrage.x25519.Identity.from_str(line))
-            except Exception:  # pyrage raises its own error types for malformed keys
-                raise UsageError(f"{shown}: not a valid age secret key") from None
-    if not identities:
-        raise UsageError(f"{shown}: no AGE-SECRET-KEY-1... line found")
-    return AgeKey(path, str(identities[0].to_public()))
+        if not line or line.startswith("#"):
+            continue
+        try:
+            found.append((line.encode("ascii"), pyrage.x25519.Identity.from_str(line)))
+        except Exception:  # pyrage raises its own error types for malformed keys
+            return None
+    return found
 
 
 def identity_bytes(path: Path) -> bytes:
     """The secret key line itself, for deriving keyed digests; never written anywhere."""
-    for raw in path.read_text(encoding="ascii", errors="replace").splitlines():
-        if raw.strip().startswith("AGE-SECRET-KEY-1"):
-            return raw.strip().encode("ascii")
-    raise UsageError(f"{path}: no AGE-SECRET-KEY-1... line found")
+    identities = _identities(path)
+    if not identities:
+        raise UsageError(f"{path}: no valid age secret key in it")
+    return identities[0][0]
 
 
 def find_age_key(loaded: LoadedSettings) -> AgeKey:
