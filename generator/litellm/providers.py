@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 KeyNeed = Literal["required", "optional", "none"]
 
 
 @dataclass(frozen=True)
 class ProviderSpec:
-    name: str
+    name: Provider
     prefix: str  # LiteLLM's model prefix, e.g. "azure/"
     key: KeyNeed  # whether an API key (a `credential`) is needed
     api_base: bool = False  # an api_base is required
@@ -20,8 +20,23 @@ class ProviderSpec:
     hint: str = ""
 
 
-# what LiteLLM's model_info.mode takes (settings.models.ModelMode is the same list, as a type)
-MODEL_MODES = (
+# The providers and modes the settings accept; click's choices and the pydantic types both read these.
+Provider = Literal[
+    "openai",
+    "azure",
+    "azure_ai",
+    "anthropic",
+    "bedrock",
+    "vertex_ai",
+    "ollama",
+    "mistral",
+    "groq",
+    "cohere",
+    "hosted_vllm",
+]
+
+# what LiteLLM's model_info.mode takes
+ModelMode = Literal[
     "chat",
     "embedding",
     "rerank",
@@ -29,7 +44,8 @@ MODEL_MODES = (
     "audio_speech",
     "audio_transcription",
     "realtime",
-)
+]
+MODEL_MODES: tuple[str, ...] = get_args(ModelMode)
 
 PROVIDERS: dict[str, ProviderSpec] = {
     spec.name: spec

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from generator.litellm.providers import ModelMode, Provider
 from generator.settings.diagnostics import describe_pattern as _p
 from generator.settings.platform import Backup, Exposure, NetworkPolicies, Observability, Pooler, Scaling, Sso
 from generator.settings.types import (
@@ -291,31 +292,6 @@ class LiteLLMSettings(Strict):
         default_factory=dict,
         description="Annotations of LiteLLM's ServiceAccount, e.g. eks.amazonaws.com/role-arn (Bedrock by role).",
     )
-
-
-Provider = Literal[
-    "openai",
-    "azure",
-    "azure_ai",
-    "anthropic",
-    "bedrock",
-    "vertex_ai",
-    "ollama",
-    "mistral",
-    "groq",
-    "cohere",
-    "hosted_vllm",
-]
-
-ModelMode = Literal[
-    "chat",
-    "embedding",
-    "rerank",
-    "image_generation",
-    "audio_speech",
-    "audio_transcription",
-    "realtime",
-]
 
 
 AzureResource = Annotated[
