@@ -19,6 +19,20 @@ class ExitCode(IntEnum):
     INTERNAL = 4  # a bug in clusterforge
 
 
+KeyPath = tuple[str | int, ...]
+
+
+def dotted(path: KeyPath) -> str:
+    """A key path as people write it: ``spec.containers[0].env`` (a Problem's ``path``)."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong with an input file, at a place in it."""

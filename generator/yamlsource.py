@@ -13,14 +13,12 @@ from typing import Any
 
 import yaml
 
-from generator.errors import Problem, SettingsError, UsageError
+from generator.errors import KeyPath, Problem, SettingsError, UsageError, dotted
 
 try:  # the C composer is several times faster; fall back where libyaml is missing
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
-
-KeyPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -116,16 +114,6 @@ def _pos(node: yaml.Node) -> Pos:
 
 def _problem(file: str, pos: Pos, path: KeyPath, message: str) -> Problem:
     return Problem(file, pos.line, pos.col, dotted(path), message)
-
-
-def dotted(path: KeyPath) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:

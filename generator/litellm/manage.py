@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from generator.errors import Problem, Refused, UsageError
+from generator.errors import KeyPath, Problem, Refused, UsageError
 from generator.litellm.config import model_entry
 from generator.litellm.deployments import model_ids
 from generator.litellm.models_file import ModelsDocument, write_atomically
@@ -21,7 +21,7 @@ from generator.litellm.providers import credential_refs
 from generator.render import to_yaml
 from generator.settings.diagnostics import suggest
 from generator.settings.load import LoadedSettings, load_settings, shown_path
-from generator.yamlsource import KeyPath, read_yaml_file
+from generator.yamlsource import read_yaml_file
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Each rule names the setting to fix and, where there is one, the fix.
 
 from __future__ import annotations
 
+from generator.errors import KeyPath
 from generator.litellm.deployments import (
     chat_audio,
     credential_api_base,
@@ -17,7 +18,6 @@ from generator.litellm.providers import PROVIDERS
 from generator.settings.diagnostics import suggest
 from generator.settings.models import Model, Settings
 from generator.settings.rule import RuleProblem
-from generator.yamlsource import KeyPath
 
 BACKEND_PROVIDERS = ("hosted_vllm", "ollama", "openai")
 HEALTH_CHECK_POOL_FLOOR = 20

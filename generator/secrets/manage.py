@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.errors import CheckFailed, Refused, UsageError
+from generator.errors import CheckFailed, Refused, UsageError, dotted
 from generator.secrets.agekey import find_age_key
 from generator.secrets.store import GENERATORS, SECRET_NAME, SecretNeed, SecretsFile, needed_secrets, secret_names
 from generator.settings.load import LoadedSettings, load_settings, shown_path
-from generator.yamlsource import dotted
 
 SALT_KEY = "litellm_salt_key"
 

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import yaml
 
-from generator.errors import Problem, SettingsError, UsageError
+from generator.errors import KeyPath, Problem, SettingsError, UsageError
 from generator.litellm.providers import credential_refs
 from generator.secrets.sops import Sops
 from generator.settings.load import LoadedSettings, shown_path
 from generator.settings.models import Settings
-from generator.yamlsource import KeyPath
 
 SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from generator.errors import Problem
-from generator.yamlsource import KeyPath, Sources, dotted
+from generator.errors import KeyPath, Problem, dotted
+from generator.yamlsource import Sources
 
 PATTERN_HELP: dict[str, str] = {}
 """Human descriptions of the regular expressions used by settings types, by pattern."""

@@ -10,11 +10,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from generator.errors import Problem, SettingsError
+from generator.errors import KeyPath, Problem, SettingsError, dotted
 from generator.settings import rules
 from generator.settings.diagnostics import problems_from_validation, suggest
 from generator.settings.models import Settings
-from generator.yamlsource import KeyPath, SourceMap, Sources, dotted, read_yaml_file
+from generator.yamlsource import SourceMap, Sources, read_yaml_file
 
 
 def shown_path(path: Path) -> str:

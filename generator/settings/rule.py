@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.yamlsource import KeyPath
+from generator.errors import KeyPath
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml_rs
 
-from generator.validate.documents import KeyPath
+from generator.errors import KeyPath
 from generator.validate.model import Finding
 from generator.validate.refs_flux import release_namespace
 from generator.validate.refs_pods import Providers, app_template_refs

@@ -19,21 +19,10 @@ from typing import Any
 
 import yaml_rs
 
-KeyPath = tuple[str | int, ...]
+from generator.errors import KeyPath
 
 _RS_POSITION = re.compile(r"at line (\d+), column (\d+)")
 _BOM = "\ufeff"
-
-
-def dotted(path: KeyPath) -> str:
-    """A key path as people write it: ``spec.containers[0].env``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out
 
 
 @dataclass(slots=True)

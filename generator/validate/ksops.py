@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml_rs
 
-from generator.validate.documents import KeyPath, Source, parse_stream
+from generator.errors import KeyPath
+from generator.validate.documents import Source, parse_stream
 from generator.validate.kustomization import Kustomization
 from generator.validate.model import Finding, Severity
 

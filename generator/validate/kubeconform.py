@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.command import Command, find_program
-from generator.errors import ToolError
-from generator.validate.documents import KeyPath
+from generator.errors import KeyPath, ToolError
 from generator.validate.locations import Kind, Location
 from generator.validate.model import Severity
 from generator.validate.resources import Resource

@@ -14,7 +14,7 @@ import posixpath
 from collections.abc import Iterator
 from typing import Any
 
-from generator.validate.documents import KeyPath
+from generator.errors import KeyPath
 from generator.validate.model import Finding
 from generator.validate.repo import Repo, clean_path, normalize_url
 from generator.validate.resources import ARGOCD, Inventory, Resource, argo_sources

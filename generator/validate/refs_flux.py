@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.validate.documents import KeyPath
+from generator.errors import KeyPath
 from generator.validate.model import Finding, resource_id
 from generator.validate.refs_pods import Providers
 from generator.validate.repo import Repo

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from generator.validate.documents import KeyPath
+from generator.errors import KeyPath
 from generator.validate.model import Finding, resource_id
 from generator.validate.resources import POD_GROUPS, POD_SPECS, Inventory, Resource
 

@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from generator.validate.documents import KeyPath, Source, dotted
+from generator.errors import KeyPath, dotted
+from generator.validate.documents import Source
 from generator.validate.model import Finding, Severity, resource_id
 from generator.validate.repo import Repo, clean_path, contains
 

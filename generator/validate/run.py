@@ -16,9 +16,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import UsageError
+from generator.errors import KeyPath, UsageError
 from generator.validate import charts, ksops, refs_argocd, refs_flux, refs_network, refs_pods
-from generator.validate.documents import KeyPath, Source, parse_stream
+from generator.validate.documents import Source, parse_stream
 from generator.validate.fetch import Fetcher, cache_dir
 from generator.validate.kustomization import KUSTOMIZATION_FILES, Kustomization, describe
 from generator.validate.locations import Kind, parse_location

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from generator.validate.documents import KeyPath
+from generator.errors import KeyPath
 from generator.validate.model import Severity
 
 if TYPE_CHECKING:
