@@ -45,6 +45,27 @@ BASE_SECRETS = {
     "ui_password": "ui-password-6f6f6f6f6f6f",
 }
 
+# what the LiteLLM Secret of MINIMAL holds, whichever provider carries it
+LITELLM_SECRET_DATA = {
+    "LITELLM_MASTER_KEY": BASE_SECRETS["litellm_master_key"],
+    "LITELLM_SALT_KEY": BASE_SECRETS["litellm_salt_key"],
+    "DATABASE_URL": (
+        f"postgresql://litellm:{BASE_SECRETS['database_password']}"
+        "@litellm-db-pooler-rw.ai-system.svc.cluster.local:5432/litellm?pgbouncer=true"
+    ),
+    "REDIS_PASSWORD": BASE_SECRETS["cache_password"],
+    "OPENAI_API_KEY": BASE_SECRETS["openai"],
+    "UI_PASSWORD": BASE_SECRETS["ui_password"],
+}
+
+
+def copy_example(root: Path) -> None:
+    """The shipped example's settings and its demo key (private again: git cannot keep 0600)."""
+    for name in EXAMPLE_FILES:
+        shutil.copy(ROOT / name, root / name)
+    shutil.copytree(DEMO, root / "tests" / "demo")
+    os.chmod(root / "tests" / "demo" / "age.key", 0o600)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _demo_key_private() -> None:
@@ -134,10 +155,7 @@ def example_repo(tmp_path: Path) -> Iterator[Repo]:
     """A copy of the shipped example with its demo secrets, output included."""
     root = tmp_path / "example"
     root.mkdir()
-    for name in EXAMPLE_FILES:
-        shutil.copy(ROOT / name, root / name)
-    shutil.copytree(DEMO, root / "tests" / "demo")
-    os.chmod(root / "tests" / "demo" / "age.key", 0o600)
+    copy_example(root)
     if (ROOT / "output").exists():
         shutil.copytree(ROOT / "output", root / "output")
     yield Repo(root, "cluster.example.yaml")

@@ -31,7 +31,7 @@ from generator.outputs import PlainFile
 from generator.secrets.providers.external import ExternalProvider
 from generator.settings.models import Settings
 from generator.stack import App, Chart, Manifest, Stack
-from tests.conftest import DEMO, ROOT, Repo, decrypt_with_sops, run_cli, tree_bytes
+from tests.conftest import DEMO, ROOT, Repo, copy_example, decrypt_with_sops, run_cli, tree_bytes
 
 GOLDEN = ROOT / "tests" / "golden" / "argocd"
 SCHEMAS = ROOT.parent / "shared" / "schemas"
@@ -59,9 +59,7 @@ def render_example(root: Path, example: str, engine: str | None = None, provider
     if provider is not None:
         text = text.replace("\nsecrets:\n", f"\nsecrets:\n  provider: {provider}\n", 1)
     (root / "examples" / example).write_text(text)
-    shutil.copy(ROOT / "models.example.yaml", root / "models.example.yaml")
-    shutil.copytree(DEMO, root / "tests" / "demo")
-    (root / "tests" / "demo" / "age.key").chmod(0o600)
+    copy_example(root)  # models.example.yaml and the demo key the examples name
     output = root / "output"  # where gitops.path (output) puts it in the repository
     result = run_cli(root, "configure", "--config", f"examples/{example}", "--output", str(output))
     assert result.exit_code == 0, result.output

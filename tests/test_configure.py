@@ -6,15 +6,18 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import Result
 
 from generator import plan as plan_module
 from generator import render
 from tests.conftest import (
     BASE_SECRETS,
+    LITELLM_SECRET_DATA,
     MINIMAL,
     ROOT,
     Repo,
@@ -96,17 +99,7 @@ def test_every_secret_decrypts_with_sops_to_the_expected_secret(repo: Repo) -> N
     litellm = secrets["kubernetes/apps/ai-system/litellm/app/secret.sops.yaml"]
     assert litellm["kind"] == "Secret"
     assert litellm["metadata"]["name"] == "litellm-secret"
-    assert litellm["stringData"] == {
-        "LITELLM_MASTER_KEY": BASE_SECRETS["litellm_master_key"],
-        "LITELLM_SALT_KEY": BASE_SECRETS["litellm_salt_key"],
-        "DATABASE_URL": (
-            f"postgresql://litellm:{BASE_SECRETS['database_password']}"
-            "@litellm-db-pooler-rw.ai-system.svc.cluster.local:5432/litellm?pgbouncer=true"
-        ),
-        "REDIS_PASSWORD": BASE_SECRETS["cache_password"],
-        "OPENAI_API_KEY": BASE_SECRETS["openai"],
-        "UI_PASSWORD": BASE_SECRETS["ui_password"],
-    }
+    assert litellm["stringData"] == LITELLM_SECRET_DATA
     migrate = secrets["kubernetes/apps/ai-system/litellm-migrate/app/migrate-secret.sops.yaml"]
     # migrations need a session: straight to the primary, not through PgBouncer
     assert migrate["stringData"] == {
@@ -167,19 +160,30 @@ def configured(repo: Repo) -> Repo:
     return repo
 
 
+def configure_with_templates(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: Callable[[Path], None]
+) -> Result:
+    """configure with a copy of the shipped templates that `edit` has changed."""
+    templates = tmp_path / "templates"
+    shutil.copytree(render.template_dir(), templates)
+    edit(templates)
+    monkeypatch.setattr(render, "template_dir", lambda: templates)
+    render.environment.cache_clear()  # the cached Jinja environment holds the folder it was made with
+    try:
+        return repo.configure()
+    finally:
+        render.environment.cache_clear()
+
+
 def test_template_error_leaves_output_untouched(
     configured: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = snapshot(configured)
-    broken = tmp_path / "templates"
-    shutil.copytree(render.template_dir(), broken)
-    (broken / "apps/litellm/service.yaml.j2").write_text("{{ undefined_name.port }}\n")
-    monkeypatch.setattr(render, "template_dir", lambda: broken)
-    render.environment.cache_clear()
-    try:
-        result = configured.configure()
-    finally:
-        render.environment.cache_clear()
+
+    def break_service(templates: Path) -> None:
+        (templates / "apps/litellm/service.yaml.j2").write_text("{{ undefined_name.port }}\n")
+
+    result = configure_with_templates(configured, tmp_path, monkeypatch, break_service)
     assert result.exit_code == 4
     assert "undefined_name" in result.stderr
     assert snapshot(configured) == before
@@ -201,18 +205,13 @@ def test_kustomize_failure_leaves_output_untouched(
     configured: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = snapshot(configured)
-    broken = tmp_path / "templates"
-    shutil.copytree(render.template_dir(), broken)
-    # valid Jinja, but a kustomization that names a file that is not there
-    (broken / "flux/kustomization.yaml.j2").write_text(
-        (broken / "flux/kustomization.yaml.j2").read_text() + "  - ./missing.yaml\n"
-    )
-    monkeypatch.setattr(render, "template_dir", lambda: broken)
-    render.environment.cache_clear()
-    try:
-        result = configured.configure()
-    finally:
-        render.environment.cache_clear()
+
+    def name_a_missing_file(templates: Path) -> None:
+        # valid Jinja, but a kustomization that names a file that is not there
+        kustomization = templates / "flux/kustomization.yaml.j2"
+        kustomization.write_text(kustomization.read_text() + "  - ./missing.yaml\n")
+
+    result = configure_with_templates(configured, tmp_path, monkeypatch, name_a_missing_file)
     assert result.exit_code == 1
     assert "kustomize build failed" in result.stderr
     assert "nothing was written" in result.stderr

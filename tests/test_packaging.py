@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
-from tests.conftest import DEMO, EXAMPLE_FILES, ROOT
+from tests.conftest import ROOT, copy_example
 
 
 def test_wheel_renders_the_example_outside_the_checkout(tmp_path: Path) -> None:
@@ -35,10 +34,7 @@ def test_wheel_renders_the_example_outside_the_checkout(tmp_path: Path) -> None:
     )
     work = tmp_path / "elsewhere"
     work.mkdir()
-    for name in EXAMPLE_FILES:
-        shutil.copy(ROOT / name, work / name)
-    shutil.copytree(DEMO, work / "tests" / "demo")
-    os.chmod(work / "tests" / "demo" / "age.key", 0o600)
+    copy_example(work)
     env = {**os.environ, "PYTHONPATH": str(site)}
     where = subprocess.run(
         [sys.executable, "-c", "import generator; print(generator.__file__)"],

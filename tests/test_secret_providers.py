@@ -22,7 +22,7 @@ from kubesealpy import SealedSecret, SealingScope, Unsealer
 from kubesealpy.exceptions import KubesealPyError
 
 from generator.cli import cli
-from tests.conftest import BASE_SECRETS, MINIMAL, ROOT, Repo, git, make_repo, tree_bytes
+from tests.conftest import BASE_SECRETS, LITELLM_SECRET_DATA, MINIMAL, ROOT, Repo, git, make_repo, tree_bytes
 
 HEAD = MINIMAL.split("models:")[0]
 MODELS = "models:" + MINIMAL.split("models:")[1]
@@ -71,17 +71,7 @@ def test_sealed_secrets_unseal_with_an_independent_implementation(tmp_path: Path
     assert len(sealed_files) == 4
     text = (repo.output / APP / "secret.sealed.yaml").read_text()
     secret = unsealer.unseal(SealedSecret.from_yaml(text))
-    assert {k: v.decode() for k, v in secret.get_data_decoded().items()} == {
-        "LITELLM_MASTER_KEY": BASE_SECRETS["litellm_master_key"],
-        "LITELLM_SALT_KEY": BASE_SECRETS["litellm_salt_key"],
-        "DATABASE_URL": (
-            f"postgresql://litellm:{BASE_SECRETS['database_password']}"
-            "@litellm-db-pooler-rw.ai-system.svc.cluster.local:5432/litellm?pgbouncer=true"
-        ),
-        "REDIS_PASSWORD": BASE_SECRETS["cache_password"],
-        "OPENAI_API_KEY": BASE_SECRETS["openai"],
-        "UI_PASSWORD": BASE_SECRETS["ui_password"],
-    }
+    assert {k: v.decode() for k, v in secret.get_data_decoded().items()} == LITELLM_SECRET_DATA
     doc = yaml.safe_load(text)
     annotations = doc["metadata"].get("annotations", {})
     expected = {} if scope == "strict" else {f"sealedsecrets.bitnami.com/{scope}": "true"}
