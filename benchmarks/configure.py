@@ -6,30 +6,18 @@ Run: python benchmarks/configure.py
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 5
+sys.path.insert(0, str(ROOT))
 
-
-def copy_example(into: Path) -> None:
-    for name in ("cluster.example.yaml", "models.example.yaml"):
-        shutil.copy(ROOT / name, into / name)
-    shutil.copytree(ROOT / "tests" / "demo", into / "tests" / "demo")
-    os.chmod(into / "tests" / "demo" / "age.key", 0o600)
-
-
-def timed(cwd: Path, *args: str) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - start
+from benchmarks.timing import timed_clusterforge  # noqa: E402
+from tests.conftest import copy_example  # noqa: E402
 
 
 def main() -> None:
@@ -43,11 +31,11 @@ def main() -> None:
             output = work / "output"
             if output.exists():
                 shutil.rmtree(output)  # the benchmark's scratch copy
-            first.append(timed(work, "configure", "--config", "cluster.example.yaml"))
+            first.append(timed_clusterforge(work, "configure", "--config", "cluster.example.yaml"))
         files = sum(1 for p in (work / "output").rglob("*") if p.is_file())
         for _ in range(RUNS):
-            noop.append(timed(work, "configure", "--config", "cluster.example.yaml"))
-        startup = [timed(work, "--version") for _ in range(RUNS)]
+            noop.append(timed_clusterforge(work, "configure", "--config", "cluster.example.yaml"))
+        startup = [timed_clusterforge(work, "--version") for _ in range(RUNS)]
     print(f"generated files:        {files}")
     print(f"first configure:        {statistics.median(first) * 1000:7.0f} ms (median of {RUNS})")
     print(f"no-op configure:        {statistics.median(noop) * 1000:7.0f} ms (median of {RUNS})")

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import timed_clusterforge  # noqa: E402
 from tests.conftest import MINIMAL, make_repo  # noqa: E402
 
 RUNS = 5
@@ -34,28 +33,13 @@ def main() -> None:
         original = "# benchmark\nmodels:\n" + entries
         for run in range(RUNS):
             (repo.root / "models.yaml").write_text(original)
-            start = time.perf_counter()
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "generator",
-                    "models",
-                    "add",
-                    "--name",
-                    f"new{run}",
-                    "--provider",
-                    "openai",
-                    "--model",
-                    "o3",
-                    "--credential",
-                    "openai",
-                ],
-                cwd=repo.root,
-                check=True,
-                capture_output=True,
+            times.append(
+                timed_clusterforge(
+                    repo.root,
+                    *("models", "add", "--name", f"new{run}", "--provider", "openai"),
+                    *("--model", "o3", "--credential", "openai"),
+                )
             )
-            times.append(time.perf_counter() - start)
         shutil.rmtree(repo.root)  # the benchmark's own scratch repository
     print(f"models add on a {MODELS}-model models.yaml: {statistics.median(times) * 1000:.0f} ms (median of {RUNS})")
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import timed_clusterforge  # noqa: E402
 from tests.conftest import BASE_SECRETS, MINIMAL, make_repo  # noqa: E402
 from tests.test_secret_providers import controller_key  # noqa: E402
 
@@ -35,23 +34,17 @@ PROVIDERS = {
 }
 
 
-def timed(cwd: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "generator", "configure"], cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for provider, section in PROVIDERS.items():
             repo = make_repo(Path(tmp) / provider, HEAD + section + MODELS, dict(BASE_SECRETS))
             controller_key(repo.root)
-            timed(repo.root)  # the first configure writes the tree
-            fast = [timed(repo.root) for _ in range(RUNS)]
+            timed_clusterforge(repo.root, "configure")  # the first configure writes the tree
+            fast = [timed_clusterforge(repo.root, "configure") for _ in range(RUNS)]
             full = []
             for _ in range(RUNS):
                 (repo.root / ".clusterforge" / "cluster.yaml.state.json").unlink()
-                full.append(timed(repo.root))
+                full.append(timed_clusterforge(repo.root, "configure"))
             files = sum(1 for p in repo.output.rglob("*") if p.is_file())
             print(
                 f"{provider:<17} no-op {statistics.median(fast) * 1000:5.0f} ms   "
