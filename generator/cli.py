@@ -561,6 +561,9 @@ def schema(models_file: bool) -> None:
 )
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Files not to read (relative path or name); repeatable.")
 @click.option("--jobs", type=click.IntRange(min=0), default=0, help="Worker processes [default: by input size].")
+@click.option(
+    "--skip-cel", is_flag=True, help="Do not evaluate the CEL rules (x-kubernetes-validations) of CRD schemas."
+)
 def validate(
     paths: tuple[Path, ...],
     schema_locations: tuple[str, ...],
@@ -573,6 +576,7 @@ def validate(
     repo_urls: tuple[str, ...],
     exclude: tuple[str, ...],
     jobs: int,
+    skip_cel: bool,
 ) -> None:
     """Validate a Flux or ArgoCD tree offline: schemas, kustomize builds, references between objects.
 
@@ -594,6 +598,7 @@ def validate(
             repo_urls=repo_urls,
             exclude=exclude,
             jobs=jobs,
+            skip_cel=skip_cel,
         )
         click.echo(outcome.text, nl=False)
         code = int(ExitCode.FINDINGS if outcome.failed else ExitCode.OK)

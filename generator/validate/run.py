@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.errors import KeyPath, UsageError
 from generator.validate import charts, ksops, refs_argocd, refs_flux, refs_network, refs_pods
+from generator.validate.celrules import rule_problems, rule_violations
 from generator.validate.documents import Source, parse_stream
 from generator.validate.fetch import Fetcher, cache_dir
 from generator.validate.kustomization import KUSTOMIZATION_FILES, Kustomization, describe
@@ -35,7 +36,7 @@ from generator.validate.resources import (
 )
 from generator.validate.scan import DocRow, Task, doc_row, header, scan, source_of
 from generator.validate.schemacheck import hides_values, is_sops, violations, without_sops
-from generator.validate.schemas import CoreSchemas, SchemaStore, normalize_version
+from generator.validate.schemas import CoreSchemas, Lookup, SchemaStore, normalize_version
 
 if TYPE_CHECKING:
     from generator.validate.kustomize import Build
@@ -156,6 +157,8 @@ class Collected:
 
     resources: list[Resource] = field(default_factory=list)
     violations: list[tuple[Resource, KeyPath, Severity, str]] = field(default_factory=list)
+    rule_failures: list[tuple[Resource, KeyPath, Severity, str, str]] = field(default_factory=list)  # ..., CEL rule
+    rule_problems: dict[tuple[str, str], tuple[Resource, list[str]]] = field(default_factory=dict)  # by kind
     missing: dict[tuple[str, str], Missing] = field(default_factory=dict)
     covered_rows: dict[str, list[DocRow]] = field(default_factory=dict)  # by absolute path
     read_errors: list[tuple[str, Finding]] = field(default_factory=list)  # by absolute path
@@ -177,8 +180,13 @@ def _merge(result: dict[str, Any], collected: Collected) -> None:
         resource = Resource(group_of(row[6]), row[7], row[8], row[9], row[10], source_of(row), row[1], row[0])
         resources[number] = resource
         collected.resources.append(resource)
-    for number, path, severity, message in result["violations"]:
-        collected.violations.append((resources[number], tuple(path), Severity(severity), message))
+    for number, path, severity, message, rule in result["violations"]:
+        if rule is None:
+            collected.violations.append((resources[number], tuple(path), Severity(severity), message))
+        else:
+            collected.rule_failures.append((resources[number], tuple(path), Severity(severity), message, rule))
+    for key, (first, problems) in result["problems"].items():
+        collected.rule_problems.setdefault((key[0], key[1]), (resources[first], problems))
     for path, shown, line, message in result["errors"]:
         collected.read_errors.append((path, Finding(shown, line, "", Severity.ERROR, message)))
     for key, (count, first, unavailable, broken) in result["missing"].items():
@@ -240,11 +248,26 @@ def _check_built(
             continue
         for path, severity, message in violations(lookup.validator, data, sops, hides_values(api_version, kind)):
             collected.violations.append((resource, path, severity, message))
+        if lookup.rules is not None:
+            _check_rules(lookup, resource, data, _valid(lookup, data), collected)
+
+
+def _check_rules(lookup: Lookup, resource: Resource, data: Any, valid: bool, collected: Collected) -> None:
+    """The object's CEL rules, and once per kind the rules its schema cannot evaluate."""
+    kind = (str(data.get("apiVersion", "")), resource.kind)
+    collected.rule_problems.setdefault(kind, (resource, rule_problems(lookup)))
+    for path, severity, message, rule in rule_violations(lookup, data, valid):
+        collected.rule_failures.append((resource, path, severity, message, rule))
 
 
 def _schema_findings(collected: Collected, policy: MissingSchemas, version: str, report: Report) -> Iterator[Finding]:
     for resource, path, severity, message in collected.violations:
         yield resource.finding(path, message, severity)
+    for resource, path, severity, message, rule in collected.rule_failures:
+        yield resource.finding(path, message, severity, rule=rule)
+    for first, problems in collected.rule_problems.values():
+        for problem in problems:
+            yield first.finding((), problem, Severity.WARNING)
     for (api_version, kind), missing in sorted(collected.missing.items()):
         what = Kind.parse(api_version, kind)
         if missing.broken:
@@ -324,7 +347,7 @@ def _validate(paths: Sequence[Path], options: Options) -> Report:
     repo = make_repo(options.repo_root, options.repo_urls, absolute(paths[0]) if paths else Path.cwd())
     cache = cache_dir(options.cache_dir)
     core = CoreSchemas(version, cache)
-    store = SchemaStore(core, locations, Fetcher(cache))
+    store = SchemaStore(core, locations, Fetcher(cache), cel=not options.skip_cel)
     object_store = store if options.engine is Engine.BUILTIN else None  # kubeconform checks objects itself
     report = Report(files=len(files))
     findings: list[Finding] = []
@@ -358,6 +381,8 @@ def _validate(paths: Sequence[Path], options: Options) -> Report:
         from generator.validate import kubeconform  # noqa: PLC0415 - only for that engine
 
         kubeconform.check(collected, core, locations, version)
+        if not options.skip_cel:  # kubeconform ignores x-kubernetes-validations: evaluated here
+            _rules_beside_kubeconform(collected, store)
     findings.extend(_schema_findings(collected, options.missing_schemas, version, report))
     inventory = Inventory(collected.resources)
     findings.extend(_checked_in_parts(inventory, repo, store, jobs))
@@ -365,6 +390,24 @@ def _validate(paths: Sequence[Path], options: Options) -> Report:
     report.inventory = inventory
     report.findings = sorted(set(findings), key=lambda f: (f.file, f.line or 0, f.resource, f.message))
     return report
+
+
+def _rules_beside_kubeconform(collected: Collected, store: SchemaStore) -> None:
+    """The CEL rules of every object whose schema has some, when kubeconform checked the schemas."""
+    for resource in list(collected.resources):
+        api_version = resource.data.get("apiVersion")
+        if not isinstance(api_version, str):
+            continue
+        lookup = store.for_kind(api_version, resource.kind)
+        if lookup.rules is not None:
+            _check_rules(lookup, resource, resource.data, _valid(lookup, resource.data), collected)
+
+
+def _valid(lookup: Lookup, data: Any) -> bool:
+    try:
+        return lookup.validator is not None and bool(lookup.validator.is_valid(data))
+    except ValueError:  # a key that is not a string
+        return False
 
 
 def _use_builds(
