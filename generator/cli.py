@@ -610,5 +610,34 @@ def validate(
     run(_debug(), action)
 
 
+@cli.group()
+def schemas() -> None:
+    """CRD schemas: the CEL rules (x-kubernetes-validations) of a schema folder."""
+
+
+@schemas.command("check")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def schemas_check(folder: Path) -> None:
+    """List every CEL rule of the JSON schemas under FOLDER with its status in validate.
+
+    Exits 1 when a rule cannot be evaluated (it does not compile, or calls a function clusterforge
+    does not provide) or a file cannot be read.
+    """
+
+    def action() -> None:
+        from generator.errors import UsageError  # noqa: PLC0415
+
+        if not folder.is_dir():
+            raise UsageError(f"{folder}: no such folder")
+        from generator.cel.catalog import check_folder  # noqa: PLC0415 - loads the CEL engine
+
+        report = check_folder(folder)
+        click.echo(report.text(), nl=False)
+        if report.failed:
+            sys.exit(int(ExitCode.FINDINGS))
+
+    run(_debug(), action)
+
+
 def main() -> None:
     cli(prog_name="clusterforge")
