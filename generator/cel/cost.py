@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.cel import syntax
+from generator.cel.schema import Shape
 
 PER_CALL_LIMIT = 1_000_000  # celconfig.PerCallLimit: one rule on one value
 RUNTIME_BUDGET = 10_000_000  # celconfig.RuntimeCELCostBudget: every rule of one object
@@ -69,6 +70,13 @@ def scale(poly: Poly, factor: float) -> Poly:
     return {term: coefficient * factor for term, coefficient in poly.items()}
 
 
+def at_most_of_min(left: Poly, right: Poly) -> Poly:
+    """A bound of min(left, right): the side with fewer terms (a constant side bounds the other)."""
+    if not left or not right:
+        return ZERO
+    return left if len(left) <= len(right) and all(term == (0, 0) for term in left) else right
+
+
 def at_most(left: Poly, right: Poly) -> Poly:
     """A bound of max(left, right): the larger coefficient of each term."""
     return {term: max(left.get(term, 0.0), right.get(term, 0.0)) for term in left.keys() | right.keys()}
@@ -83,14 +91,55 @@ def evaluate(poly: Poly, lists: int, strings: int) -> float:
 
 @dataclass(frozen=True)
 class Size:
-    """Bounds of a value: its length as a list or map, its length as a string."""
+    """Bounds of a value: its length as a list or map, its length as a string; for a value read from
+    the object, its schema node too, which tells a list of strings from a string."""
 
     items: Poly
     chars: Poly
+    shape: Shape | None = None
 
 
 SCALAR = Size(ZERO, ZERO)
 DATA = Size(N, L)  # anything read from the object: lists and maps up to N long, strings up to L
+
+
+def data(shape: Shape | None) -> Size:
+    """The size of a value read from the object at ``shape`` (anything, when the shape is unknown)."""
+    if shape is None:
+        return DATA
+    kind = shape.kind
+    if kind in ("list", "map", "object"):
+        return Size(N, ZERO, shape)
+    if kind in ("string", "bytes"):
+        return Size(ZERO, L, shape)
+    if kind == "dyn":
+        return Size(N, L, shape)
+    return Size(ZERO, ZERO, shape)
+
+
+def _member(size: Size, name: str) -> Size:
+    """A field or key of a value read from the object."""
+    shape = size.shape
+    if shape is None:
+        return DATA
+    if shape.kind == "object":
+        field = shape.by_field.get(name)
+        return data(shape.fields[field][1]) if field is not None else DATA
+    if shape.kind == "map":
+        return data(shape.values)
+    return DATA
+
+
+def _element(size: Size) -> Size:
+    """An element of a list (or a key of a map) read from the object."""
+    shape = size.shape
+    if shape is None:
+        return size
+    if shape.kind == "list":
+        return data(shape.items)
+    if shape.kind in ("map", "object"):
+        return Size(ZERO, L)  # keys are strings
+    return DATA
 
 
 def _traversal(size: Poly) -> Poly:
@@ -103,9 +152,9 @@ class Bound:
     size: Size
 
 
-def bound(checked: syntax.Checked) -> Poly:
-    """The rule's cost as a polynomial in N and L (see the module docstring)."""
-    return _bound(checked.expr, {"self": DATA, "oldSelf": DATA}).cost
+def bound(checked: syntax.Checked, shape: Shape | None = None) -> Poly:
+    """The rule's cost as a polynomial in N and L (see the module docstring); ``shape``: what ``self`` is."""
+    return _bound(checked.expr, {"self": data(shape), "oldSelf": data(shape)}).cost
 
 
 def _bound(node: syntax.Expr, scope: dict[str, Size]) -> Bound:
@@ -117,7 +166,7 @@ def _bound(node: syntax.Expr, scope: dict[str, Size]) -> Bound:
         return Bound(ONE, scope.get(node.name, DATA))
     if isinstance(node, syntax.Select):
         operand = _bound(node.operand, scope)
-        return Bound(add(operand.cost, ONE), SCALAR if node.test_only else operand.size)
+        return Bound(add(operand.cost, ONE), SCALAR if node.test_only else _member(operand.size, node.field))
     if isinstance(node, syntax.ListExpr):
         elements = [_bound(element, scope) for element in node.elements]
         chars = ZERO
@@ -141,7 +190,7 @@ def _bound(node: syntax.Expr, scope: dict[str, Size]) -> Bound:
 def _comprehension(node: syntax.Comprehension, scope: dict[str, Size]) -> Bound:
     iter_range = _bound(node.iter_range, scope)
     steps = iter_range.size.items
-    element = iter_range.size  # an element of a list (or a key of a map) is no longer than the range holds
+    element = _element(iter_range.size)
     init = _bound(node.accu_init, scope)
     inner = dict(scope)
     inner[node.iter_var] = element
@@ -163,8 +212,9 @@ def _call(node: syntax.Call, scope: dict[str, Size]) -> Bound:
     sizes = [arg.size for arg in args]
     chars = add(*(size.chars for size in sizes)) if sizes else ZERO
     items = add(*(size.items for size in sizes)) if sizes else ZERO
-    if name in ("_==_", "_!=_"):
-        cost = add(cost, _traversal(chars), items)
+    if name in ("_==_", "_!=_") and len(sizes) == 2:  # cel-go: the shorter side is traversed
+        shorter = Size(at_most_of_min(sizes[0].items, sizes[1].items), at_most_of_min(sizes[0].chars, sizes[1].chars))
+        cost = add(cost, _traversal(shorter.chars), shorter.items)
     elif name in _REGEX and len(sizes) >= 2:
         cost = add(cost, mul(_traversal(add(sizes[0].chars, ONE)), add(scale(sizes[1].chars, _REGEX_FACTOR), ONE)))
     elif name == "contains" and len(sizes) >= 2:
@@ -190,7 +240,9 @@ def _result(name: str, sizes: list[Size]) -> Size:
         return Size(ZERO, add(chars, mul(add(*(size.items for size in sizes)), per_item)))
     if name == "_+_":
         return Size(add(*(size.items for size in sizes)), chars)
-    if name in ("_[_]", "_[?_]", "_?._", "orValue", "value", "optional.of", "dyn", "getQuery"):
+    if name in ("_[_]", "_[?_]") and sizes:
+        return _element(sizes[0]) if sizes[0].shape is not None and sizes[0].shape.kind == "list" else sizes[0]
+    if name in ("orValue", "value", "optional.of", "dyn", "getQuery"):
         return sizes[0] if sizes else DATA
     if name in ("string", "strings.quote", "lowerAscii", "upperAscii", "trim", "substring", "charAt", "find"):
         return Size(ZERO, add(scale(chars, 2.0), {(0, 0): 32.0}))

@@ -8,6 +8,7 @@ Each distinct rule text is compiled once per process and shared by every schema 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -76,7 +77,11 @@ def _message(exc: Exception) -> str:
         text = rest
     text = text.removesuffix("[INVALID_ARGUMENT]").strip()
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("|")]
-    return " ".join(lines).removeprefix("ERROR: ").replace("<input>:", "")
+    text = " ".join(lines).removeprefix("ERROR: ").replace("<input>:", "").replace(" (in container '')", "")
+    return _POSITION.sub(lambda m: f"{m.group(3)} (line {m.group(1)}, column {m.group(2)})", text)
+
+
+_POSITION = re.compile(r"^(\d+):(\d+): (.*)$")
 
 
 @cache

@@ -18,6 +18,7 @@ once per schema by ``problems``, never silently dropped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,7 +28,7 @@ from cel_expr_python import cel
 
 from generator.cel import cost
 from generator.cel.environment import SELF, CompileError, Program, compile_all, compile_rule, environment
-from generator.cel.schema import RuleSpec, RuleTree, parse_field_path, rule_tree, schema_location
+from generator.cel.schema import RuleSpec, RuleTree, Shape, parse_field_path, rule_tree, schema_location
 from generator.cel.values import PRESENT, Extent, Projection, Substituted, convert, merge, projection
 from generator.errors import KeyPath
 
@@ -101,7 +102,7 @@ class SchemaRules:
         read: Projection = PRESENT
         for spec in tree.rules:
             self.count += 1
-            rule = self._compile(spec)
+            rule = self._compile(spec, tree.shape)
             if rule is None or (rule.program.transition and not spec.optional_old_self):
                 continue  # a transition rule runs on update only
             compiled.append(rule)
@@ -119,19 +120,21 @@ class SchemaRules:
         site.bound = cost.add(*(rule.bound for rule in compiled))
         return site
 
-    def _compile(self, spec: RuleSpec) -> CompiledRule | None:
+    def _compile(self, spec: RuleSpec, shape: Shape) -> CompiledRule | None:
         try:
             program = compile_rule(spec.rule, spec.optional_old_self)
         except CompileError as exc:
             self.problems.append(Problem(spec.rule, spec.schema_path, f"does not compile: {exc}"))
             return None
-        rule = CompiledRule(spec, program, cost.bound(program.checked), field_path=parse_field_path(spec.field_path))
+        rule = CompiledRule(
+            spec, program, cost.bound(program.checked, shape), field_path=parse_field_path(spec.field_path)
+        )
         if spec.field_path and not rule.field_path:
             self.problems.append(Problem(spec.rule, spec.schema_path, f"fieldPath {spec.field_path!r} is not a path"))
         if spec.message_expression:
             try:
                 rule.message = compile_rule(spec.message_expression, spec.optional_old_self, result="string")
-                rule.message_bound = cost.bound(rule.message.checked)
+                rule.message_bound = cost.bound(rule.message.checked, shape)
             except CompileError as exc:
                 error = f"messageExpression does not compile: {exc} (its message is used)"
                 self.problems.append(Problem(spec.rule, spec.schema_path, error))
@@ -189,7 +192,7 @@ class _Run:
         total = cost.evaluate(site.bound, *sizes)
         if total <= cost.PER_CALL_LIMIT and total <= self.budget:  # no rule here can reach a limit
             self.budget -= total
-            if site.combined is not None and site.combined.eval(activation).value() is True:
+            if site.combined is not None and _holds(site.combined, activation):
                 return
             for rule in site.rules:
                 yield from self._outcome(rule, activation, path, sizes)
@@ -212,10 +215,28 @@ class _Run:
             yield from self._outcome(rule, activation, path, sizes)
 
     def _outcome(self, rule: CompiledRule, activation: Any, path: KeyPath, sizes: tuple[int, int]) -> Iterator[Failure]:
-        result = rule.program.expression.eval(activation)
+        try:
+            result = rule.program.expression.eval(activation)
+        except RuntimeError as exc:  # the engine's own stop: 10,000 comprehension steps per evaluation
+            message = _ENGINE_STOP if "Iteration budget exceeded" in str(exc) else f"not evaluated: {exc}"
+            yield Failure(path, message, rule.spec.rule, Outcome.NOT_CHECKED)
+            return
         if result.value() is True:
             return
         yield _failure(rule, result, activation, path, sizes, self)
+
+
+_ENGINE_STOP = (
+    "not evaluated: it takes more than the 10,000 list steps the CEL engine here runs per rule "
+    "(the API server limits rules by cost instead, and may accept it)"
+)
+
+
+def _holds(expression: Any, activation: Any) -> bool:
+    try:
+        return expression.eval(activation).value() is True
+    except RuntimeError:  # see _outcome: each rule is then run alone
+        return False
 
 
 def _failure(
@@ -225,7 +246,7 @@ def _failure(
     spec = rule.spec
     if kind == cel.Type.ERROR:
         error = _error_text(result)
-        if error.startswith(("No matching overloads", "no such overload")):
+        if error.startswith("no such overload"):
             message = f"'{error}': call arguments did not match a supported operator, function or macro signature"
             return Failure(path, f"{message} for rule: {_rule_text(spec)}", spec.rule)
         return Failure(path, f"{error} evaluating rule: {_rule_text(spec)}", spec.rule)
@@ -259,7 +280,22 @@ def _rule_text(spec: RuleSpec) -> str:
     return spec.message.strip() if spec.message else spec.rule.strip()
 
 
+# the engine's run-time errors in the words of cel-go, which the API server's messages carry
+_ERROR_WORDING = (
+    (re.compile(r'^Key not found in map : "(.*)"$'), r"no such key: \1"),
+    (re.compile(r"^Index error: index=(-?\d+) size=(\d+)$"), r"index out of range: \1 (size \2)"),
+    (re.compile(r"^divide by zero$"), "division by zero"),
+    (re.compile(r"^No matching overloads found : (.*)$"), r"no such overload: \1"),
+)
+
+
 def _error_text(result: Any) -> str:
     text = str(result.value())
     code, separator, rest = text.partition(": ")
-    return rest if separator and code.replace("_", "").isupper() else text
+    if separator and code.replace("_", "").isupper():
+        text = rest
+    for pattern, wording in _ERROR_WORDING:
+        text, count = pattern.subn(wording, text)
+        if count:
+            break
+    return text
