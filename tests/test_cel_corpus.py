@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml_rs
 
+from generator.cel.whole import build
 from generator.errors import dotted
 from generator.validate.celrules import rule_violations
 from generator.validate.fetch import Fetcher
@@ -96,3 +97,15 @@ def test_validate_reports_each_rule_at_its_line(tmp_path: Path) -> None:
             assert line.startswith("- "), (finding, line)
         else:
             assert line.removeprefix("- ").startswith(f"{where.rsplit('.', 1)[-1]}:"), (finding, line)
+
+
+@pytest.mark.parametrize("path", INVALID + VALID, ids=[p.stem for p in INVALID + VALID])
+def test_the_whole_object_check_agrees_with_the_rule_by_rule_walk(store: SchemaStore, path: Path) -> None:
+    """Many objects of one kind are first checked in one go (generator.cel.whole): it must find an object
+    clean exactly when the walk over each rule place does."""
+    data = yaml_rs.loads(path.read_text(), parse_datetime=False)
+    rules = store.for_kind(data["apiVersion"], data["kind"]).rules
+    assert rules is not None and rules.root is not None
+    whole = build(rules.root)
+    assert whole is not None
+    assert whole.holds(rules.root, data) is (path in VALID)

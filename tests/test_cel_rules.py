@@ -204,6 +204,22 @@ def test_a_rule_that_errors_is_a_failure_naming_the_error() -> None:
     ]
 
 
+def test_many_objects_of_one_schema_give_the_same_findings() -> None:
+    """From the 16th object on, an object is first checked in one go (generator.cel.whole)."""
+    spec = {
+        "type": "object",
+        "properties": {
+            "ports": {"type": "array", "items": {"type": "integer", "x-kubernetes-validations": _rule("self > 0")}}
+        },
+        "x-kubernetes-validations": _rule("size(self.ports) < 3", message="too many ports"),
+    }
+    rules = SchemaRules(_schema(spec))
+    bad, good = _obj({"ports": [1, 0, 2]}), _obj({"ports": [1]})
+    seen = [[(dotted(f.path), f.message) for f in rules.check(data)] for _ in range(20) for data in (bad, good)]
+    assert rules.whole is not None
+    assert seen == [[("spec", "too many ports"), ("spec.ports[1]", "failed")], []] * 20
+
+
 def test_rules_in_all_of_parts_apply_to_the_same_value() -> None:
     spec = {
         "type": "object",

@@ -117,8 +117,15 @@ def compile_all(programs: list[Program]) -> Any | None:
 
 
 def _compile(text: str) -> tuple[Any, syntax.Checked]:
+    """The expression, type-checked; when the engine's checker finds no overload where the API server's
+    would (it compares int with double, as Kubernetes enables), it runs unchecked: calls resolve when run."""
     try:
         expression = environment().compile(text)
     except RuntimeError as exc:
-        raise CompileError(_message(exc)) from None
+        if "found no matching overload" not in str(exc):
+            raise CompileError(_message(exc)) from None
+        try:
+            expression = environment().compile(text, disable_check=True)
+        except RuntimeError:
+            raise CompileError(_message(exc)) from None
     return expression, syntax.decode(expression.serialize())

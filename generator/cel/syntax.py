@@ -313,5 +313,8 @@ def walk(node: Expr) -> Iterator[Expr]:
 
 
 def reads_variable(checked: Checked, name: str) -> bool:
-    """Whether the expression reads the variable ``name`` (how the API server finds transition rules)."""
-    return name in checked.references.values()
+    """Whether the expression reads the variable ``name`` (how the API server finds transition rules);
+    for an expression compiled without type checks, whether it names it."""
+    if checked.references:
+        return name in checked.references.values()
+    return any(isinstance(node, Ident) and node.name == name for node in walk(checked.expr))

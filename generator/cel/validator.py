@@ -30,8 +30,10 @@ from generator.cel import cost
 from generator.cel.environment import SELF, CompileError, Program, compile_all, compile_rule, environment
 from generator.cel.schema import RuleSpec, RuleTree, Shape, parse_field_path, rule_tree, schema_location
 from generator.cel.values import PRESENT, Extent, Projection, Substituted, convert, merge, projection
+from generator.cel.whole import WholeObject, build
 from generator.errors import KeyPath
 
+WHOLE_FROM = 16  # objects of one schema checked before its rules are also compiled as one (see whole)
 REASONS = {
     "FieldValueForbidden": "Forbidden",
     "FieldValueRequired": "Required value",
@@ -96,6 +98,8 @@ class SchemaRules:
         self.count = 0
         tree = rule_tree(schema)
         self.root = self._site(tree) if tree is not None else None
+        self.whole: WholeObject | None = None
+        self._checked = 0
 
     def _site(self, tree: RuleTree) -> Site:
         compiled: list[CompiledRule] = []
@@ -144,6 +148,11 @@ class SchemaRules:
         """Every failure of ``data`` (the whole object, as created)."""
         if self.root is None:
             return []
+        self._checked += 1
+        if self._checked == WHOLE_FROM:  # worth its compile time only when many objects share the schema
+            self.whole = build(self.root)
+        if self.whole is not None and self.whole.holds(self.root, data):
+            return []
         run = _Run()
         return list(run.walk(self.root, data, ()))
 
@@ -161,6 +170,7 @@ class _Run:
     def __init__(self) -> None:
         self.budget = float(cost.RUNTIME_BUDGET)
         self.stopped = False
+        self.converted: dict[tuple[int, int], tuple[Any, int, int]] = {}  # see values.Extent
 
     def walk(self, site: Site, value: Any, path: KeyPath) -> Iterator[Failure]:
         if value is None or self.stopped:
@@ -182,7 +192,7 @@ class _Run:
                 yield from self.walk(site.items, item, (*path, index))
 
     def _evaluate(self, site: Site, value: Any, path: KeyPath) -> Iterator[Failure]:
-        extent = Extent()
+        extent = Extent(self.converted)
         try:
             converted = convert(site.tree.shape, value, site.read, extent)
         except Substituted:

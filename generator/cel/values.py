@@ -99,29 +99,76 @@ def _optional_select(parent: syntax.Expr | None, node: syntax.Expr) -> str | Non
 
 
 class Extent:
-    """The longest list or map (N) and the longest string (L) met while converting: see ``cost``."""
+    """The longest list or map (N) and the longest string (L) met while converting (see ``cost``), and
+    the values converted whole so far for one object: a subtree under several rule sites is read once."""
 
-    __slots__ = ("lists", "strings")
+    __slots__ = ("cache", "elements", "lists", "strings")
 
-    def __init__(self) -> None:
+    def __init__(self, cache: dict[tuple[int, int], tuple[Any, int, int]] | None = None) -> None:
         self.lists = 0
         self.strings = 0
+        self.elements = 0  # list elements and map entries converted (not counting reused values)
+        self.cache = {} if cache is None else cache
 
     def collection(self, size: int) -> None:
-        self.lists = max(self.lists, size)
+        self.elements += size
+        if size > self.lists:  # noqa: PLR1730 - a comparison is cheaper than max() on this hot path
+            self.lists = size
 
     def text(self, size: int) -> None:
-        self.strings = max(self.strings, size)
+        if size > self.strings:  # noqa: PLR1730 - as above
+            self.strings = size
 
 
 def convert(shape: Shape, value: Any, read: Projection, extent: Extent) -> Any:
     """``value`` as CEL reads it at ``shape`` (see the module docstring); Substituted on a Flux variable."""
+    kind_of_value = type(value)
+    if kind_of_value is str:
+        return _string(shape, value, extent)
     if value is None:
         return None
     if read == PRESENT:
         return {}  # only tested for presence: any value does
+    if kind_of_value is dict or kind_of_value is list:
+        if read is not None:
+            return _container(shape, value, read, extent)
+        key = (id(value), id(shape.schema))  # a schema node read through two sites has two Shapes
+        cached = extent.cache.get(key)
+        if cached is not None:
+            extent.collection(cached[1])
+            extent.text(cached[2])
+            return cached[0]
+        lists, strings = extent.lists, extent.strings
+        extent.lists = extent.strings = 0
+        converted = _container(shape, value, None, extent)
+        extent.cache[key] = (converted, extent.lists, extent.strings)
+        extent.lists, extent.strings = max(lists, extent.lists), max(strings, extent.strings)
+        return converted
     kind = shape.kind
-    if kind == "object" and isinstance(value, dict):
+    if kind == "number" and kind_of_value is int:
+        return float(value)
+    if kind == "integer" and kind_of_value is float and value.is_integer():
+        return int(value)
+    return value
+
+
+def _string(shape: Shape, value: str, extent: Extent) -> Any:
+    if "${" in value and _FLUX_VARIABLE.search(value):
+        raise Substituted(value)
+    extent.text(len(value))
+    kind = shape.kind
+    if kind == "timestamp":
+        return _timestamp(value)
+    if kind == "duration":
+        return _duration(value)
+    if kind == "bytes":
+        return _bytes(value)
+    return value
+
+
+def _container(shape: Shape, value: Any, read: Projection, extent: Extent) -> Any:
+    kind = shape.kind
+    if kind == "object" and type(value) is dict:
         fields = shape.fields
         defaults = shape.defaults
         out: dict[str, Any] = {}
@@ -138,7 +185,7 @@ def convert(shape: Shape, value: Any, read: Projection, extent: Extent) -> Any:
             out[escaped] = convert(sub, item, None if wanted is None else wanted[escaped], extent)
         extent.collection(len(out))
         return out
-    if kind == "map" and isinstance(value, dict):
+    if kind == "map" and type(value) is dict:
         values = shape.values
         extent.collection(len(value))
         if read is None:
@@ -150,28 +197,11 @@ def convert(shape: Shape, value: Any, read: Projection, extent: Extent) -> Any:
             return converted
         wanted = read if isinstance(read, dict) else {}
         return {k: convert(values, value[k], sub, extent) for k, sub in wanted.items() if k in value}
-    if kind == "list" and isinstance(value, list):
+    if kind == "list" and type(value) is list:
         items = shape.items
         extent.collection(len(value))
         return [convert(items, item, None, extent) for item in value]
-    if isinstance(value, str):
-        if "${" in value and _FLUX_VARIABLE.search(value):
-            raise Substituted(value)
-        extent.text(len(value))
-        if kind == "timestamp":
-            return _timestamp(value)
-        if kind == "duration":
-            return _duration(value)
-        if kind == "bytes":
-            return _bytes(value)
-        return value
-    if kind == "number" and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if kind == "integer" and isinstance(value, float) and value.is_integer():
-        return int(value)
-    if kind == "dyn":
-        return _plain(value, extent)
-    return value
+    return _plain(value, extent)  # a schemaless value (dyn), or one the schema check already refused
 
 
 def _plain(value: Any, extent: Extent) -> Any:
