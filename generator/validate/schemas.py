@@ -155,7 +155,7 @@ class Lookup:
     unavailable: str = ""  # set when a schema may exist but could not be had (network, unreadable)
     broken: str = ""  # set when a schema was found but cannot be compiled
     rules: SchemaRules | None = None  # its x-kubernetes-validations, compiled (None: it has none, or CEL is off)
-    schema: dict[str, Any] | None = None  # the schema itself, kept only when it holds CEL rules
+    schema: str | dict[str, Any] | None = None  # the schema itself, kept (unparsed) only when it holds CEL rules
 
 
 @dataclass
@@ -351,7 +351,7 @@ def _rules_of(lookup: Lookup) -> SchemaRules | None:
         return None
     from generator.cel.validator import SchemaRules  # noqa: PLC0415 - the CEL engine loads only for rules
 
-    rules = SchemaRules(schema)
+    rules = SchemaRules(json.loads(schema) if isinstance(schema, str) else schema)
     return rules if rules.count else None
 
 
@@ -385,5 +385,5 @@ def _compile(
         return Lookup(None, where, broken=f"schema {where} cannot be used: {first}")
     found = Lookup(validator, where)
     if _RULES_KEY in schema if isinstance(schema, str) else _RULES_KEY in json.dumps(schema):
-        found.schema = json.loads(schema) if isinstance(schema, str) else schema
+        found.schema = schema
     return found
