@@ -268,6 +268,16 @@ def test_values_flux_substitutes_later_are_not_judged() -> None:
     assert _failures(_schema(spec), _obj({"path": "app"})) == [("spec.path", "failed")]
 
 
+def test_values_sops_encrypted_are_judged_after_decryption() -> None:
+    spec = {
+        "type": "object",
+        "properties": {"token": {"type": "string", "x-kubernetes-validations": _rule("self.startsWith('tok-')")}},
+    }
+    data = _obj({"token": "ENC[AES256_GCM,data:Tm90IGEgdG9rZW4=,iv:aXY=,tag:dGFn,type:str]"})
+    assert SchemaRules(_schema(spec)).check(data, encrypted=True) == []
+    assert [f.message for f in SchemaRules(_schema(spec)).check(data)] == ["failed"]
+
+
 def test_a_rule_over_its_cost_limit_is_not_run_and_says_so() -> None:
     spec = {
         "type": "object",

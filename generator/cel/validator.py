@@ -144,16 +144,17 @@ class SchemaRules:
                 self.problems.append(Problem(spec.rule, spec.schema_path, error))
         return rule
 
-    def check(self, data: Any) -> list[Failure]:
-        """Every failure of ``data`` (the whole object, as created)."""
+    def check(self, data: Any, encrypted: bool = False) -> list[Failure]:
+        """Every failure of ``data`` (the whole object, as created); ``encrypted``: a SOPS document, whose
+        ``ENC[...]`` values are left to the rules' judgement after decryption, as Flux applies it."""
         if self.root is None:
             return []
         self._checked += 1
         if self._checked == WHOLE_FROM:  # worth its compile time only when many objects share the schema
             self.whole = build(self.root)
-        if self.whole is not None and self.whole.holds(self.root, data):
+        if self.whole is not None and self.whole.holds(self.root, data, encrypted):
             return []
-        run = _Run()
+        run = _Run(encrypted)
         return list(run.walk(self.root, data, ()))
 
 
@@ -167,7 +168,8 @@ def _projection(rule: CompiledRule) -> Projection:
 class _Run:
     """One object's evaluation: the budget it has left."""
 
-    def __init__(self) -> None:
+    def __init__(self, encrypted: bool) -> None:
+        self.encrypted = encrypted
         self.budget = float(cost.RUNTIME_BUDGET)
         self.stopped = False
         self.converted: dict[tuple[int, int], tuple[Any, int, int]] = {}  # see values.Extent
@@ -192,7 +194,7 @@ class _Run:
                 yield from self.walk(site.items, item, (*path, index))
 
     def _evaluate(self, site: Site, value: Any, path: KeyPath) -> Iterator[Failure]:
-        extent = Extent(self.converted)
+        extent = Extent(self.converted, self.encrypted)
         try:
             converted = convert(site.tree.shape, value, site.read, extent)
         except Substituted:

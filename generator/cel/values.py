@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 from generator.cel import syntax
-from generator.cel.schema import Shape
+from generator.cel.schema import Resolver, Shape
 
 # what a rule reads below a value: None = all of it, PRESENT = only whether it is there,
 # a dict = only these CEL fields (each with what is read below it)
@@ -33,7 +33,7 @@ _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3,
 
 
 class Substituted(Exception):
-    """A string holding a Flux ``${VARIABLE}``: its value is decided when Flux applies the object."""
+    """A string holding a Flux ``${VARIABLE}``, or a SOPS ``ENC[...]`` value: decided when Flux applies it."""
 
 
 def merge(left: Projection, right: Projection) -> Projection:
@@ -102,13 +102,16 @@ class Extent:
     """The longest list or map (N) and the longest string (L) met while converting (see ``cost``), and
     the values converted whole so far for one object: a subtree under several rule sites is read once."""
 
-    __slots__ = ("cache", "elements", "lists", "strings")
+    __slots__ = ("cache", "elements", "encrypted", "lists", "strings")
 
-    def __init__(self, cache: dict[tuple[int, int], tuple[Any, int, int]] | None = None) -> None:
+    def __init__(
+        self, cache: dict[tuple[int, int], tuple[Any, int, int]] | None = None, encrypted: bool = False
+    ) -> None:
         self.lists = 0
         self.strings = 0
         self.elements = 0  # list elements and map entries converted (not counting reused values)
         self.cache = {} if cache is None else cache
+        self.encrypted = encrypted  # a SOPS document: its ENC[...] values are only known decrypted
 
     def collection(self, size: int) -> None:
         self.elements += size
@@ -153,7 +156,7 @@ def convert(shape: Shape, value: Any, read: Projection, extent: Extent) -> Any:
 
 
 def _string(shape: Shape, value: str, extent: Extent) -> Any:
-    if "${" in value and _FLUX_VARIABLE.search(value):
+    if ("${" in value and _FLUX_VARIABLE.search(value)) or (extent.encrypted and value.startswith("ENC[")):
         raise Substituted(value)
     extent.text(len(value))
     kind = shape.kind
@@ -204,13 +207,13 @@ def _container(shape: Shape, value: Any, read: Projection, extent: Extent) -> An
     return _plain(value, extent)  # a schemaless value (dyn), or one the schema check already refused
 
 
+_DYN = Shape({"x-kubernetes-int-or-string": True}, Resolver({}))
+
+
 def _plain(value: Any, extent: Extent) -> Any:
     """A schemaless value (int-or-string, preserved unknown fields): as read, Flux variables refused."""
     if isinstance(value, str):
-        if "${" in value and _FLUX_VARIABLE.search(value):
-            raise Substituted(value)
-        extent.text(len(value))
-        return value
+        return _string(_DYN, value, extent)
     if isinstance(value, dict):
         extent.collection(len(value))
         converted = {}

@@ -34,9 +34,9 @@ class WholeObject:
     read: Projection  # what of the object the rules read
     bounds: list[tuple[cost.Poly, bool]]  # per rule place: its bound, and whether it is under a list or map
 
-    def holds(self, root: Site, data: Any) -> bool:
+    def holds(self, root: Site, data: Any, encrypted: bool = False) -> bool:
         """True when every rule holds on ``data`` for sure; False means: look place by place."""
-        extent = Extent()
+        extent = Extent(encrypted=encrypted)
         try:
             converted = convert(root.tree.shape, data, self.read, extent)
         except Substituted:

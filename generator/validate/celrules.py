@@ -31,8 +31,9 @@ def blocks_rules(validator: jsonschema_rs.Validator, data: Any) -> bool:
         return True
 
 
-def rule_violations(lookup: Lookup, data: Any, valid: bool) -> list[RuleViolation]:
-    """Every CEL rule failure of ``data`` (``valid``: it passed its schema, so no check is needed first)."""
+def rule_violations(lookup: Lookup, data: Any, valid: bool, sops: bool = False) -> list[RuleViolation]:
+    """Every CEL rule failure of ``data`` (``valid``: it passed its schema, so no check is needed first;
+    ``sops``: a SOPS-encrypted document, whose encrypted values the rules cannot judge)."""
     rules = lookup.rules
     if rules is None or lookup.validator is None:
         return []
@@ -41,7 +42,7 @@ def rule_violations(lookup: Lookup, data: Any, valid: bool) -> list[RuleViolatio
     from generator.cel.validator import Outcome  # noqa: PLC0415 - loaded with the rules
 
     found: list[RuleViolation] = []
-    for failure in rules.check(data):
+    for failure in rules.check(data, encrypted=sops):
         severity = Severity.WARNING if failure.outcome is Outcome.NOT_CHECKED else Severity.ERROR
         found.append((failure.path, severity, failure.message, failure.rule))
     return found

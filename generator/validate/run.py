@@ -249,14 +249,16 @@ def _check_built(
         for path, severity, message in violations(lookup.validator, data, sops, hides_values(api_version, kind)):
             collected.violations.append((resource, path, severity, message))
         if lookup.rules is not None:
-            _check_rules(lookup, resource, data, _valid(lookup, data), collected)
+            _check_rules(lookup, resource, data, _valid(lookup, data), collected, sops)
 
 
-def _check_rules(lookup: Lookup, resource: Resource, data: Any, valid: bool, collected: Collected) -> None:
+def _check_rules(
+    lookup: Lookup, resource: Resource, data: Any, valid: bool, collected: Collected, sops: bool = False
+) -> None:
     """The object's CEL rules, and once per kind the rules its schema cannot evaluate."""
     kind = (str(data.get("apiVersion", "")), resource.kind)
     collected.rule_problems.setdefault(kind, (resource, rule_problems(lookup)))
-    for path, severity, message, rule in rule_violations(lookup, data, valid):
+    for path, severity, message, rule in rule_violations(lookup, data, valid, sops):
         collected.rule_failures.append((resource, path, severity, message, rule))
 
 

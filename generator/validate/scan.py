@@ -109,6 +109,6 @@ def scan(tasks: list[Task], store: SchemaStore | None, pruned: bool) -> dict[str
             if lookup.rules is not None:
                 if (head[0], head[1]) not in problems:
                     problems[(head[0], head[1])] = (number, rule_problems(lookup))
-                for path, severity, message, rule in rule_violations(lookup, data, valid):
+                for path, severity, message, rule in rule_violations(lookup, data, valid, sops):
                     violations_found.append((number, path, severity.value, message, rule))
     return {"docs": docs, "violations": violations_found, "errors": errors, "missing": missing, "problems": problems}
