@@ -278,6 +278,21 @@ def test_values_sops_encrypted_are_judged_after_decryption() -> None:
     assert [f.message for f in SchemaRules(_schema(spec)).check(data)] == ["failed"]
 
 
+def test_a_hostile_nesting_is_refused_not_crashed_on() -> None:
+    spec = {
+        "type": "object",
+        "properties": {"extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+        "x-kubernetes-validations": _rule("self.extra != {}"),
+    }
+    nested: Any = "leaf"
+    for _ in range(5000):
+        nested = {"a": nested}
+    found = SchemaRules(_schema(spec)).check(_obj({"extra": nested}))
+    assert [(f.outcome, f.message) for f in found] == [
+        (Outcome.NOT_CHECKED, "CEL rules not evaluated: the object is nested too deeply")
+    ]
+
+
 def test_a_rule_over_its_cost_limit_is_not_run_and_says_so() -> None:
     spec = {
         "type": "object",

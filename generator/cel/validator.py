@@ -152,10 +152,13 @@ class SchemaRules:
         self._checked += 1
         if self._checked == WHOLE_FROM:  # worth its compile time only when many objects share the schema
             self.whole = build(self.root)
-        if self.whole is not None and self.whole.holds(self.root, data, encrypted):
-            return []
-        run = _Run(encrypted)
-        return list(run.walk(self.root, data, ()))
+        try:
+            if self.whole is not None and self.whole.holds(self.root, data, encrypted):
+                return []
+            run = _Run(encrypted)
+            return list(run.walk(self.root, data, ()))
+        except RecursionError:  # nested deeper than any object the API server stores
+            return [Failure((), "CEL rules not evaluated: the object is nested too deeply", "", Outcome.NOT_CHECKED)]
 
 
 def _projection(rule: CompiledRule) -> Projection:

@@ -46,7 +46,7 @@ class Finding:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         what = f"warning: {self.message}" if self.severity is Severity.WARNING else self.message
-        if self.rule is not None:
+        if self.rule:
             what += f" (rule: {' '.join(self.rule.split())})"
         return f"{where}: {self.resource}: {what}" if self.resource else f"{where}: {what}"
 
@@ -58,7 +58,7 @@ class Finding:
             "severity": self.severity.value,
             "message": self.message,
         }
-        if self.rule is not None:
+        if self.rule:
             found["rule"] = self.rule
         return found
 
