@@ -176,9 +176,14 @@ def generate(root: Path, resources: int) -> int:
     for n in range(resources):
         app, kind = divmod(n, len(KINDS))
         documents.append(KINDS[kind].format(i=app, ns=f"team-{app % NAMESPACES}"))
+    return write_files(root, documents, "team")
+
+
+def write_files(root: Path, documents: list[str], folder: str) -> int:
+    """The documents, PER_FILE to a file, spread over NAMESPACES folders; how many were written."""
     for start in range(0, len(documents), PER_FILE):
         number = start // PER_FILE
-        target = root / f"team-{number % NAMESPACES}" / f"resources-{number:04d}.yaml"
+        target = root / f"{folder}-{number % NAMESPACES}" / f"resources-{number:04d}.yaml"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("---\n" + "---\n".join(documents[start : start + PER_FILE]))
     return len(documents)
@@ -320,12 +325,7 @@ def generate_heavy(root: Path, count: int) -> int:
     for i in range(count):
         ns = f"team-{i % NAMESPACES}"
         documents += [ROUTE.format(i=i, ns=ns), ROUTE_SERVICE.format(i=i, ns=ns), CLUSTER.format(i=i, ns=ns)]
-    for start in range(0, len(documents), PER_FILE):
-        number = start // PER_FILE
-        target = root / f"part-{number % NAMESPACES}" / f"resources-{number:04d}.yaml"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("---\n" + "---\n".join(documents[start : start + PER_FILE]))
-    return len(documents)
+    return write_files(root, documents, "part")
 
 
 def program() -> list[str]:

@@ -178,6 +178,9 @@ TRUE = [
     "sets.equivalent([1, 2, 3], [3, 2, 1])",
     "sets.intersects([1, 2, 3], [3, 4, 5])",
     "!sets.intersects([1, 2], [3])",
+    # the API server compares int with double (cel.CrossTypeNumericComparisons)
+    "1 < 1.5",
+    "[1, 2].size() > 1.5",
     # optionals
     "{'a': 1}.?a.orValue(2) == 1",
     "{'a': 1}.?b.orValue(2) == 2",

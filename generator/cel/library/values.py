@@ -49,29 +49,25 @@ class NoSuchOverload(TypeError):
         super().__init__(f"no such overload: {function}({kinds})")
 
 
+_KIND_NAMES: tuple[tuple[type, str], ...] = (
+    (bool, "bool"),  # before int: a bool is an int to Python
+    (int, "int"),
+    (float, "double"),
+    (str, "string"),
+    (bytes, "bytes"),
+    (list, "list"),
+    (datetime.timedelta, "duration"),
+    (datetime.datetime, "timestamp"),
+)
+
+
 def kind_name(value: object) -> str:
+    """The CEL type name of a value, as error messages name it."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bytes):
-        return "bytes"
-    if isinstance(value, list):
-        return "list"
     if isinstance(value, dict):
-        kind = opaque_kind(value)
-        return kind or "map"
-    if isinstance(value, datetime.timedelta):
-        return "duration"
-    if isinstance(value, datetime.datetime):
-        return "timestamp"
-    return type(value).__name__
+        return opaque_kind(value) or "map"
+    return next((name for kind, name in _KIND_NAMES if isinstance(value, kind)), type(value).__name__)
 
 
 def opaque(kind: str, canonical: str) -> dict[str, str]:
