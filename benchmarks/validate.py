@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -328,11 +329,6 @@ def generate_heavy(root: Path, count: int) -> int:
     return write_files(root, documents, "part")
 
 
-def program() -> list[str]:
-    script = Path(sys.executable).with_name("clusterforge")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "generator"]
-
-
 def _environment(cache: Path, pythonpath: Path | None = None) -> dict[str, str]:
     # byte code is written (as after any install): a sandbox may forbid it by default
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "CLUSTERFORGE_SCHEMA_LOCATION")}
@@ -342,15 +338,21 @@ def _environment(cache: Path, pythonpath: Path | None = None) -> dict[str, str]:
     return env
 
 
-def _timed(args: list[str], env: dict[str, str], cwd: Path, ok: tuple[int, ...] = (0,)) -> float:
-    start = time.perf_counter()
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(args: list[str], env: dict[str, str], cwd: Path, ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process and the workers it waited for)."""
+    cpu, start = _cpu(), time.perf_counter()
     proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False, cwd=cwd)
-    elapsed = time.perf_counter() - start
+    elapsed, used = time.perf_counter() - start, _cpu() - cpu
     if proc.returncode not in ok:
         raise SystemExit(
             f"{' '.join(args[:3])} failed ({proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
         )
-    return elapsed
+    return elapsed, used
 
 
 def validate_runner(
@@ -360,15 +362,23 @@ def validate_runner(
     jobs: int | None,
     extra: tuple[str, ...] = (),
     baseline: Path | None = None,
-) -> Callable[[], float]:
-    command = [sys.executable, "-m", "generator"] if baseline is not None else program()
-    args = [*command, "validate", str(tree), *(a for loc in locations for a in ("--schema-location", loc))]
+) -> Callable[[], tuple[float, float]]:
+    args = [
+        sys.executable,
+        "-m",
+        "generator",
+        "validate",
+        str(tree),
+        *(a for loc in locations for a in ("--schema-location", loc)),
+    ]
     args += [*(["--jobs", str(jobs)] if jobs else []), *extra]
     env = _environment(cache, baseline)
     return lambda: _timed(args, env, tree)
 
 
-def kubeconform_runner(binary: str, tree: Path, cache: Path, locations: list[str], workers: int) -> Callable[[], float]:
+def kubeconform_runner(
+    binary: str, tree: Path, cache: Path, locations: list[str], workers: int
+) -> Callable[[], tuple[float, float]]:
     core = CoreSchemas(DEFAULT_KUBERNETES_VERSION, cache)
     args = [binary, *arguments(core, [parse_location(loc) for loc in locations], DEFAULT_KUBERNETES_VERSION)]
     args = [a for a in args if a not in ("-output", "json")]
@@ -376,20 +386,21 @@ def kubeconform_runner(binary: str, tree: Path, cache: Path, locations: list[str
     return lambda: _timed(args, dict(os.environ), tree)
 
 
-def _line(label: str, times: list[float], count: int) -> str:
-    median = statistics.median(times)
+def _line(label: str, runs: list[tuple[float, float]], count: int) -> str:
+    walls, cpus = [wall for wall, _ in runs], [cpu for _, cpu in runs]
+    median = statistics.median(walls)
     return (
-        f"  {label:44} {median:6.3f} s wall (min {min(times):.3f}, max {max(times):.3f}), "
-        f"{count / median:>9,.0f} resources/s"
+        f"  {label:40} {median:6.3f} s wall (min {min(walls):.3f}, max {max(walls):.3f}), "
+        f"{statistics.median(cpus):6.3f} s CPU, {count / median:>7,.0f} resources/s"
     )
 
 
 def measure(
-    title: str, tree: Path, count: int, runners: dict[str, Callable[[], float]], runs: int
-) -> dict[str, list[float]]:
+    title: str, tree: Path, count: int, runners: dict[str, Callable[[], tuple[float, float]]], runs: int
+) -> dict[str, list[tuple[float, float]]]:
     for run in runners.values():
         run()  # fills the schema cache and compiles byte code: not counted
-    times: dict[str, list[float]] = {label: [] for label in runners}
+    times: dict[str, list[tuple[float, float]]] = {label: [] for label in runners}
     for _ in range(runs):
         for label, run in runners.items():  # in turns, so a busy machine slows each alike
             times[label].append(run())
@@ -401,10 +412,14 @@ def measure(
     return times
 
 
-def _ratio(times: dict[str, list[float]], label: str, reference: str) -> None:
+def _ratio(times: dict[str, list[tuple[float, float]]], label: str, reference: str) -> None:
+    """Ratios of medians, wall and CPU, and the median of the ratios of runs taken side by side (what a
+    machine whose load changes during the benchmark distorts least)."""
     if label in times and reference in times:
-        ratio = statistics.median(times[label]) / statistics.median(times[reference])
-        print(f"  {label} / {reference}: {ratio:.2f}")
+        wall = statistics.median(w for w, _ in times[label]) / statistics.median(w for w, _ in times[reference])
+        cpu = statistics.median(c for _, c in times[label]) / statistics.median(c for _, c in times[reference])
+        paired = statistics.median(a[0] / b[0] for a, b in zip(times[label], times[reference], strict=True))
+        print(f"  {label} / {reference}: {wall:.2f} wall ({paired:.2f} run by run), {cpu:.2f} CPU")
 
 
 PARSERS = """\

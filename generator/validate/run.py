@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.errors import KeyPath, UsageError
 from generator.validate import charts, ksops, refs_argocd, refs_flux, refs_network, refs_pods
-from generator.validate.celrules import rule_problems, rule_violations
+from generator.validate.celrules import prepare_rules, rule_problems, rule_violations
 from generator.validate.documents import Source, parse_stream
 from generator.validate.fetch import Fetcher, cache_dir
 from generator.validate.kustomization import KUSTOMIZATION_FILES, Kustomization, describe
@@ -361,6 +361,8 @@ def _validate(paths: Sequence[Path], options: Options) -> Report:
 
     tasks = [Task(str(f), show(f), f not in plan.covered) for f in plan.resource_files]
     chunks = split_by_size(tasks, sizes, jobs) if tasks else []
+    if object_store is not None and not options.skip_cel and len(chunks) > 1:
+        prepare_rules()  # once, before the workers fork, rather than once in each of them
     # workers send back only what the cross-checks read, unless kubeconform needs whole documents
     forked = Forked(partial(scan, store=object_store, pruned=object_store is not None), chunks[1:])  # before any thread
     builds = _start_builds(buildable, {d: show(d) for d in buildable}, frozenset(plan.ksops_plan.plugin_builds))
