@@ -59,7 +59,8 @@ def too_big(group: str, kind: str, data: dict[str, Any], sops: bool = False) -> 
 
 
 def json_bytes(data: Any) -> int:
-    return len(json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8"))
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return len(text) if text.isascii() else len(text.encode("utf-8"))  # no copy when ASCII
 
 
 def _data_bytes(kind: str, data: dict[str, Any], sops: bool) -> int:
