@@ -92,14 +92,15 @@ class SizeCheck:
     """Objects past the API server's size limits, per file, each file looked at once."""
 
     show: Callable[[Path], str]
-    _found: dict[Path, dict[int, Oversized]] = field(default_factory=dict)
+    _found: dict[str, dict[int, Oversized]] = field(default_factory=dict)  # by absolute path
 
-    def problems(self, path: Path, text: str | None = None) -> dict[int, Oversized]:
+    def problems(self, path: str, text: str | None = None) -> dict[int, Oversized]:
         """The objects of the file at ``path`` (whose ``text`` the caller may have read) that are too big,
         by their document's start offset."""
-        if path not in self._found:
-            self._found[path] = self._look(path, text)
-        return self._found[path]
+        found = self._found.get(path)
+        if found is None:
+            found = self._found[path] = self._look(Path(path), text)
+        return found
 
     def _look(self, path: Path, text: str | None) -> dict[int, Oversized]:
         if text is None:
@@ -244,7 +245,7 @@ class _Checker:
             self.file_verdicts[path] = True
             return True
         if resource:
-            oversized = self.size_check.problems(path, text)
+            oversized = self.size_check.problems(str(path), text)
             if oversized and path not in self.read_as_written:
                 for found in oversized.values():
                     self._refuse(Finding(self.show(path), found.line, found.what, Severity.ERROR, found.message))

@@ -359,9 +359,11 @@ def _validate(paths: Sequence[Path], options: Options) -> Report:
         _merge(result, collected)
     for result in forked.results():
         _merge(result, collected)
-    for resource in collected.resources:
-        if resource.file is not None and Path(resource.file) in unbuilt:
-            _as_if_built(resource, plan)
+    if unbuilt:
+        unbuilt_files = {str(f) for f in unbuilt}
+        for resource in collected.resources:
+            if resource.file in unbuilt_files:
+                _as_if_built(resource, plan)
     findings += _about_files(refusals, collected, plan)
     _oversized(collected.resources, size_check, collected)
     findings += _use_builds(builds(), plan, object_store, collected, show, size_check)
@@ -400,7 +402,7 @@ def _oversized(resources: list[Resource], size_check: SizeCheck, collected: Coll
     for resource in resources:
         if resource.source is None or resource.file is None:
             continue
-        found = size_check.problems(Path(resource.file)).get(resource.source.start)
+        found = size_check.problems(resource.file).get(resource.source.start)
         if found is not None:
             collected.oversized.append((resource, found.line, found.message))
 
