@@ -333,6 +333,8 @@ def test_any_object_past_etcds_request_limit() -> None:
     assert message.startswith("the object is 1.6 MiB (1,648,065 bytes) as JSON")
     assert "etcd refuses requests over 1.5 MiB (1,572,864 bytes" in message
     assert sizes.too_big("example.com", "Thing", {"spec": {"items": ["x" * 100] * 15_000}}) is None
+    items = [{"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "x" * 500_000}}] * 4
+    assert sizes.too_big("", "List", {"apiVersion": "v1", "kind": "List", "items": items}) is None
 
 
 def test_an_oversized_configmap_as_written(tmp_path: Path) -> None:

@@ -49,6 +49,8 @@ def too_big(group: str, kind: str, data: dict[str, Any], sops: bool = False) -> 
         if size > MAX_DATA_BYTES:
             what = "data and binaryData" if kind == "ConfigMap" else "data (stringData included)"
             return f"{what} hold {amount(size)}: the API server refuses a {kind} over 1 MiB ({MAX_DATA_BYTES:,} bytes)"
+    if kind.endswith("List"):
+        return None  # a List is applied item by item: each item is its own request
     size = json_bytes(data)
     if size > MAX_REQUEST_BYTES:
         return (
