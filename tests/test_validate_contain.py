@@ -405,3 +405,16 @@ def test_aliases_in_a_resource_keep_kubectl_from_running(tmp_path: Path) -> None
     assert code == 1
     assert "app/copies.yaml:9: its aliases expand to more than 1.5 MiB" in output, output
     assert "kustomizations built" in output.splitlines()[-1] and "0 kustomizations built" in output
+
+
+def test_a_resource_too_deep_for_kubectl_is_not_read_as_written_either(tmp_path: Path) -> None:
+    """10,000 levels of block nesting: refused before kubectl, and not handed to the schema check
+    (whose recursion it would exhaust) as the files of a root not built are."""
+    deep = CONFIGMAP + "nested:\n" + "".join(" " * (i + 1) + "a:\n" for i in range(10_000)) + " " * 10_001 + "1\n"
+    repo = app(tmp_path, "resources:\n  - configmap.yaml\n  - deep.yaml\n", {"deep.yaml": deep})
+    code, output = validate(repo)
+    assert code == 1, output
+    assert output.splitlines()[0] == (
+        "app/deep.yaml:208: nests deeper than 200 levels: deeper than any Kubernetes object, "
+        "and kustomize slows down with every level (40 s at 10,000)"
+    )

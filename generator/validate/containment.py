@@ -139,9 +139,11 @@ class Refusals:
 
     findings: list[Finding] = field(default_factory=list)
     # findings about a YAML file's own text (nesting, aliases, syntax): dropped when reading that file
-    # reports its own error
+    # (a kustomization, or a resource with a syntax error) reports an error of its own
     about_files: dict[Path, list[Finding]] = field(default_factory=dict)
     refused: set[Path] = field(default_factory=set)
+    # files nested too deep or aliased too much: not given to kubectl, nor read as written
+    hostile: set[Path] = field(default_factory=set)
 
 
 def check_builds(
@@ -242,6 +244,8 @@ class _Checker:
         if problem is not None:
             finding = Finding(self.show(path), problem.line, "", Severity.ERROR, problem.message)
             self.refusals.about_files.setdefault(path, []).append(finding)
+            if problem.parsed:
+                self.refusals.hostile.add(path)
             self.file_verdicts[path] = True
             return True
         if resource:

@@ -41,6 +41,7 @@ _TOO_DEEP = (
 class Excess:
     line: int  # 1-based, where the bound was passed
     message: str
+    parsed: bool = True  # False: the text is not YAML libyaml reads (a syntax error, not an excess)
 
 
 def needs_check(text: str) -> bool:
@@ -104,9 +105,9 @@ def excess(text: str) -> Excess | None:
         problem = exc.problem or exc.context or "cannot be parsed"
         if "maximum nesting depth" in problem:  # libyaml's own bound (1,000), past ours
             return Excess(line, _TOO_DEEP)
-        return Excess(line, f"invalid YAML: {problem}")
+        return Excess(line, f"invalid YAML: {problem}", parsed=False)
     except yaml.YAMLError as exc:
-        return Excess(1, f"invalid YAML: {exc}")
+        return Excess(1, f"invalid YAML: {exc}", parsed=False)
     return None
 
 

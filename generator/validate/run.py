@@ -349,8 +349,9 @@ def _validate(paths: Sequence[Path], options: Options) -> Report:
     # what a root that is not built would have covered is checked as written, in the same reading
     unbuilt = {f for f, root in plan.covered.items() if root in refusals.refused}
 
-    tasks = [Task(str(f), show(f), f not in plan.covered or f in unbuilt) for f in plan.resource_files]
-    chunks = split_by_size(tasks, file_sizes, jobs) if tasks else []
+    readable = [(f, size) for f, size in zip(plan.resource_files, file_sizes, strict=True) if f not in refusals.hostile]
+    tasks = [Task(str(f), show(f), f not in plan.covered or f in unbuilt) for f, _ in readable]
+    chunks = split_by_size(tasks, [size for _, size in readable], jobs) if tasks else []
     # workers send back only what the cross-checks read, unless kubeconform needs whole documents
     forked = Forked(partial(scan, store=object_store, pruned=object_store is not None), chunks[1:])  # before any thread
     builds = _start_builds(to_build, {d: show(d) for d in to_build}, frozenset(plan.ksops_plan.plugin_builds))
