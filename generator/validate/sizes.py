@@ -85,7 +85,7 @@ def _text_bytes(value: object, sops: bool) -> int:
         cipher = _SOPS_VALUE.match(text)
         if cipher is not None:
             return _decoded_length(cipher.group(1))
-    return len(text.encode("utf-8"))
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def _base64_bytes(value: object, sops: bool) -> int:
