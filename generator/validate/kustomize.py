@@ -130,15 +130,11 @@ def _direct(command: Command, directory: Path, shown: str) -> Build:
         result = command.run(str(directory))
     except ToolError as exc:
         return Build(directory, error=bound_message(exc))
-    if result.returncode != 0:
-        stderr = result.stderr.decode("utf-8", "replace")
-        return Build(
-            directory,
-            error=out_of_memory_message()
-            if out_of_memory(result.stderr)
-            else kustomize_message(stderr, directory, shown),
-        )
-    return _built(result.stdout, directory, directory)
+    if result.returncode == 0:
+        return _built(result.stdout, directory, directory)
+    if out_of_memory(result.stderr):
+        return Build(directory, error=out_of_memory_message())
+    return Build(directory, error=kustomize_message(result.stderr.decode("utf-8", "replace"), directory, shown))
 
 
 def _built(stdout: bytes, directory: Path, wrapper: Path) -> Build:
