@@ -17,6 +17,7 @@ import yaml
 import yaml_rs
 
 from generator.secrets.values import json_string
+from generator.settings.load import load_settings
 from tests.conftest import BASE_SECRETS, EXAMPLE_FILES, ROOT, Repo, git, make_repo
 from tests.test_argocd import demo_controller_key, unsealed
 from tests.test_validate import SCHEMAS
@@ -610,4 +611,84 @@ def test_a_namespace_folder_of_ones_own_where_clusterforge_renders_is_refused(tm
         f"output/{APPS}/ai-system/: a namespace folder of your own (its own kustomization), but clusterforge renders "
         "litellm, litellm-cache, litellm-db, litellm-migrate into namespace ai-system: put your apps in app folders "
         "there (each with a ks.yaml) and remove your kustomization, or use another namespace\n"
+    )
+
+
+# ---------------------------------------------------------------- Renovate
+
+
+def renovate_managers() -> list[dict[str, Any]]:
+    """The custom managers the README's "Your own apps" section gives for renovate.json."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Your own apps", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```json\n(.*?)```", section, re.S)
+    assert block is not None
+    managers: list[dict[str, Any]] = json.loads(block.group(1))["customManagers"]
+    return managers
+
+
+def extracted(managers: list[dict[str, Any]], path: str, text: str) -> list[dict[str, str]]:
+    """What Renovate's regex manager finds: its patterns (ECMAScript/RE2 named groups) run by Python's re,
+    its triple-brace templates filled from the named groups."""
+    found = []
+    for manager in managers:
+        patterns = [re.compile(p.strip("/")) for p in manager["managerFilePatterns"]]
+        if not any(p.search(path) for p in patterns):
+            continue
+        for match_string in manager["matchStrings"]:
+            for match in re.finditer(match_string.replace("(?<", "(?P<"), text):
+                groups = match.groupdict()
+                template = manager.get("depNameTemplate", "{{{depName}}}")
+                found.append(
+                    {
+                        "datasource": manager.get("datasourceTemplate") or groups["datasource"],
+                        "depName": re.sub(r"\{\{\{(\w+)\}\}\}", lambda m, g=groups: g[m.group(1)], template),
+                        "currentValue": groups["currentValue"],
+                        "registryUrl": groups.get("registryUrl") or "",
+                    }
+                )
+    return found
+
+
+def test_renovate_finds_every_chart_of_a_real_cluster_yaml(rendered: dict[str, Repo]) -> None:
+    # and a quoted version, as some people write it
+    text = rendered["flux"].config.read_text() + SECRET_VALUES_APP.replace("apps:\n", "").replace("9.2.10", '"9.2.10"')
+    found = sorted(extracted(renovate_managers(), "cluster.yaml", text), key=lambda d: d["depName"])
+    bjw_s = "https://bjw-s-labs.github.io/helm-charts"
+    assert found == [
+        {"datasource": "helm", "depName": "app-template", "currentValue": "4.1.1", "registryUrl": bjw_s},
+        {
+            "datasource": "docker",
+            "depName": "ghcr.io/bjw-s-labs/helm/app-template",
+            "currentValue": "4.1.1",
+            "registryUrl": "",
+        },
+        {
+            "datasource": "helm",
+            "depName": "grafana",
+            "currentValue": "9.2.10",
+            "registryUrl": "https://grafana.github.io/helm-charts",
+        },
+    ]
+    assert extracted(renovate_managers(), "generator/versions.yaml", text) == []
+    # nothing else in the settings looks like a chart to it
+    assert extracted(renovate_managers(), "cluster.yaml", example_settings("flux", "")) == []
+
+
+def test_the_readme_example_loads_and_renovate_reads_its_comments(tmp_path: Path) -> None:
+    """The `apps:` example of the README is valid settings, and the managers read past its comments."""
+    readme = (ROOT / "README.md").read_text().split("## Your own apps", 1)[1]
+    block = re.search(r"```yaml\n(apps:\n.*?)```", readme, re.S)
+    assert block is not None
+    (tmp_path / "cluster.yaml").write_text(example_settings("flux", "\n" + block.group(1)))
+    shutil.copy(ROOT / EXAMPLE_FILES[1], tmp_path / EXAMPLE_FILES[1])
+    (tmp_path / "echo.values.yaml").write_text(ECHO_VALUES)
+    apps = load_settings(tmp_path / "cluster.yaml").settings.apps
+    found = extracted(renovate_managers(), "clusters/prod/cluster.yaml", block.group(1))
+    assert sorted((d["depName"], d["currentValue"]) for d in found) == sorted(
+        (
+            f"{a.chart.repository.removeprefix('oci://')}/{a.chart.name}" if a.chart.is_oci else a.chart.name,
+            a.chart.version,
+        )
+        for a in apps
     )
