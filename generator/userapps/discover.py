@@ -19,6 +19,7 @@ through a symbolic link, and nothing outside the output folder is read.
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ class TreePlace:
 def discover(output: Path, place: TreePlace) -> HandWritten:
     if not output.is_dir():
         return HandWritten()
-    found = _Found(output, place)
+    found = _Found(output, place, _own_files(output, (APPS, ARGOCD)))
     if place.engine == "flux":
         found.flux()
     else:
@@ -109,6 +110,7 @@ def discover(output: Path, place: TreePlace) -> HandWritten:
 class _Found:
     output: Path
     place: TreePlace
+    own: list[str]  # every file of the user's in the places looked at, relative to the output, sorted
     namespaces: list[str] = field(default_factory=list)
     apps: list[tuple[str, str]] = field(default_factory=list)
     kustomizations: list[tuple[str, str]] = field(default_factory=list)
@@ -117,24 +119,25 @@ class _Found:
     taken: list[str] = field(default_factory=list)  # folders whose files something applies
 
     def flux(self) -> None:
+        own = set(self.own)
         for namespace in _folders(self.output / APPS):
             folder = f"{APPS}/{namespace.name}"
-            own = [n for n in KUSTOMIZATION_FILES if _own_file(namespace / n)]
-            if own:
+            if any(f"{folder}/{name}" in own for name in KUSTOMIZATION_FILES):
                 self.namespaces.append(namespace.name)
                 self._take(folder)
                 continue
             for app in _folders(namespace):
-                ks = next((app / n for n in KS_FILES if _own_file(app / n)), None)
+                ks = next((f"{folder}/{app.name}/{n}" for n in KS_FILES if f"{folder}/{app.name}/{n}" in own), None)
                 if ks is None:
                     continue
                 self.apps.append((namespace.name, app.name))
-                self.kustomizations += [(f"{folder}/{app.name}", name) for name in _flux_kustomizations(ks)]
+                names = _flux_kustomizations(self.output / ks)
+                self.kustomizations += [(f"{folder}/{app.name}", name) for name in names]
                 self._take(f"{folder}/{app.name}")
 
     def argocd(self) -> None:
-        for path in _own_files(self.output / ARGOCD, self.output):
-            if not path.endswith((".yaml", ".yml")):
+        for path in self.own:
+            if not contains(ARGOCD, path) or not path.endswith((".yaml", ".yml")):
                 continue
             self.files.append(path)
             for document in _documents(self.output / path):
@@ -189,7 +192,9 @@ class _Found:
 
     def _take(self, folder: str) -> None:
         self.taken.append(folder)
-        self.files += _own_files(self.output / folder, self.output)
+        start = bisect.bisect_left(self.own, folder + "/")
+        end = bisect.bisect_left(self.own, folder + "0")  # '0' sorts right after '/'
+        self.files += self.own[start:end]
 
     def result(self) -> HandWritten:
         return HandWritten(
@@ -204,11 +209,11 @@ class _Found:
     def _notes(self) -> Iterator[str]:
         """One line per folder holding YAML of the user's that nothing applies."""
         loose: dict[str, int] = {}
-        for top in (APPS, ARGOCD):
-            for path in _own_files(self.output / top, self.output):
-                if path.endswith((".yaml", ".yml")) and not any(contains(t, path) for t in self.taken):
-                    folder = path.rsplit("/", 1)[0]
-                    loose[folder] = loose.get(folder, 0) + 1
+        taken = tuple(f"{folder}/" for folder in self.taken)
+        for path in self.own:
+            if path.endswith((".yaml", ".yml")) and not path.startswith(taken):
+                folder = path.rsplit("/", 1)[0]
+                loose[folder] = loose.get(folder, 0) + 1
         for folder, count in sorted(loose.items()):
             if folder == ARGOCD or folder.startswith(ARGOCD + "/"):
                 why = "with engine flux nothing applies them"
@@ -242,16 +247,18 @@ def _own_file(path: Path) -> bool:
         return False
 
 
-def _own_files(directory: Path, output: Path) -> list[str]:
-    """Every file of the user's under ``directory`` (hidden ones and links left out), relative to ``output``."""
+def _own_files(output: Path, places: tuple[str, ...]) -> list[str]:
+    """Every file of the user's under the ``places`` of ``output`` (hidden ones and links left out),
+    relative to ``output``, sorted."""
     found = []
-    for root, dirs, names in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(root, d)))
-        for name in sorted(names):
-            path = Path(root) / name
-            if not name.startswith(".") and _own_file(path):
-                found.append(path.relative_to(output).as_posix())
-    return found
+    for place in places:
+        for root, dirs, names in os.walk(output / place):
+            dirs[:] = [d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(root, d))]
+            for name in names:
+                path = Path(root) / name
+                if not name.startswith(".") and _own_file(path):
+                    found.append(path.relative_to(output).as_posix())
+    return sorted(found)
 
 
 def _documents(path: Path) -> list[dict[str, Any]]:
