@@ -417,6 +417,21 @@ def test_a_folder_added_by_hand_is_taken_in_on_the_next_configure(tmp_path: Path
     assert "./tools" not in resources(repo.output / f"{APPS}/kustomization.yaml")
 
 
+def test_a_changed_values_file_is_rendered_and_secrets_list_shows_the_apps_secrets(
+    tmp_path: Path, schema_env: None
+) -> None:
+    repo = own_apps_repo(tmp_path / "repo", "flux", own={})
+    configured(repo)
+    (repo.root / "echo.values.yaml").write_text(ECHO_VALUES.replace('"37"', '"38"'))
+    assert f"change  output/{APPS}/echo/echo/app/helmrelease.yaml" in configured(repo)
+    listed = repo.cli("secrets", "list")
+    assert listed.exit_code == 0, listed.output
+    row = line_of(repo.config.read_text(), "        TOKEN: whoami_token")
+    assert re.search(
+        rf"^whoami_token +present +cluster.yaml:{row} apps\[1\].secrets.whoami-auth.TOKEN$", listed.output, re.M
+    )
+
+
 def test_files_of_ones_own_that_nothing_applies_get_a_note(tmp_path: Path, schema_env: None) -> None:
     repo = own_apps_repo(tmp_path / "repo", "flux")
     write_files(repo.output, {f"{APPS}/web/stray/deployment.yaml": "kind: ConfigMap\n"})
@@ -602,6 +617,15 @@ def test_an_app_named_like_a_folder_of_ones_own_is_refused(tmp_path: Path) -> No
     row = line_of(repo.config.read_text(), "  - name: hello")
     assert (
         refused(repo) == f"cluster.yaml:{row}:11: apps[1].name: output/{APPS}/web/hello/ is an app folder of your own\n"
+    )
+
+
+def test_an_app_named_like_an_application_of_ones_own_is_refused(tmp_path: Path) -> None:
+    repo = own_apps_repo(tmp_path / "repo", "argocd", apps=OWN_APPS.replace("name: whoami", "name: notes"))
+    row = line_of(repo.config.read_text(), "  - name: notes")
+    assert (
+        refused(repo)
+        == f"cluster.yaml:{row}:11: apps[1].name: 'notes' names your Application in output/argocd/apps/notes.yaml\n"
     )
 
 
