@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.timing import timed_clusterforge  # noqa: E402
+from benchmarks.timing import noop_medians, timed_clusterforge  # noqa: E402
 from tests.test_own_apps import APP_TEMPLATE_SCHEMAS, flux_app, own_apps_repo, write_files  # noqa: E402
 
 RUNS = 5
@@ -44,15 +43,11 @@ def main() -> None:
         }
         for name, repo in cases.items():
             timed_clusterforge(repo.root, "configure")  # the first configure writes the tree
-            fast = [timed_clusterforge(repo.root, "configure") for _ in range(RUNS)]
-            full = []
-            for _ in range(RUNS):
-                (repo.root / ".clusterforge" / "cluster.yaml.state.json").unlink()
-                full.append(timed_clusterforge(repo.root, "configure"))
+            fast, full = noop_medians(repo.root, RUNS)
             files = sum(1 for p in repo.output.rglob("*") if p.is_file())
             print(
-                f"{name:<22} no-op {statistics.median(fast) * 1000:5.0f} ms   "
-                f"full no-op {statistics.median(full) * 1000:5.0f} ms   ({files} files, median of {RUNS})"
+                f"{name:<22} no-op {fast * 1000:5.0f} ms   "
+                f"full no-op {full * 1000:5.0f} ms   ({files} files, median of {RUNS})"
             )
         for repo in cases.values():
             shutil.rmtree(repo.root)  # the benchmark's own scratch repositories

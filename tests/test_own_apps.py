@@ -593,40 +593,42 @@ def test_a_value_from_the_secrets_file_at_a_path_the_schema_lacks_is_refused(tmp
     ]
 
 
-def test_a_missing_secret_of_an_app_is_a_located_error(tmp_path: Path) -> None:
-    repo = own_apps_repo(tmp_path / "repo", "flux", own={})
-    repo.config.write_text(repo.config.read_text().replace("TOKEN: whoami_token", "TOKEN: whoami_tokn"))
-    row = line_of(repo.config.read_text(), "        TOKEN: whoami_tokn")
-    assert refused(repo) == (
-        f"cluster.yaml:{row}:16: apps[1].secrets.whoami-auth.TOKEN: secret 'whoami_tokn' (a secret of app whoami) "
-        "is missing from cluster.secrets.sops.yaml; add it with `sops cluster.secrets.sops.yaml`\n"
-    )
+# (engine, what the settings change from -> to, the changed line, its column and what follows the key path)
+REFUSED_AGAINST_THE_TREE = {
+    "a secret missing from the secrets file": (
+        "flux",
+        ("TOKEN: whoami_token", "TOKEN: whoami_tokn"),
+        "        TOKEN: whoami_tokn",
+        "16: apps[1].secrets.whoami-auth.TOKEN: secret 'whoami_tokn' (a secret of app whoami) is missing from "
+        "cluster.secrets.sops.yaml; add it with `sops cluster.secrets.sops.yaml`",
+    ),
+    "a namespace folder of one's own": (
+        "flux",
+        ("namespace: web", "namespace: media"),
+        "    namespace: media",
+        f"16: apps[1].namespace: output/{APPS}/media/ is a namespace folder of your own (its own kustomization), "
+        "which clusterforge never writes into: choose another namespace",
+    ),
+    "the name of an app folder of one's own": (
+        "flux",
+        ("name: whoami", "name: hello"),
+        "  - name: hello",
+        f"11: apps[1].name: output/{APPS}/web/hello/ is an app folder of your own",
+    ),
+    "the name of an Application of one's own": (
+        "argocd",
+        ("name: whoami", "name: notes"),
+        "  - name: notes",
+        "11: apps[1].name: 'notes' names your Application in output/argocd/apps/notes.yaml",
+    ),
+}
 
 
-def test_an_app_in_a_namespace_folder_of_ones_own_is_refused(tmp_path: Path) -> None:
-    repo = own_apps_repo(tmp_path / "repo", "flux", apps=OWN_APPS.replace("namespace: web", "namespace: media"))
-    row = line_of(repo.config.read_text(), "    namespace: media")
-    assert refused(repo) == (
-        f"cluster.yaml:{row}:16: apps[1].namespace: output/{APPS}/media/ is a namespace folder of your own (its own "
-        "kustomization), which clusterforge never writes into: choose another namespace\n"
-    )
-
-
-def test_an_app_named_like_a_folder_of_ones_own_is_refused(tmp_path: Path) -> None:
-    repo = own_apps_repo(tmp_path / "repo", "flux", apps=OWN_APPS.replace("name: whoami", "name: hello"))
-    row = line_of(repo.config.read_text(), "  - name: hello")
-    assert (
-        refused(repo) == f"cluster.yaml:{row}:11: apps[1].name: output/{APPS}/web/hello/ is an app folder of your own\n"
-    )
-
-
-def test_an_app_named_like_an_application_of_ones_own_is_refused(tmp_path: Path) -> None:
-    repo = own_apps_repo(tmp_path / "repo", "argocd", apps=OWN_APPS.replace("name: whoami", "name: notes"))
-    row = line_of(repo.config.read_text(), "  - name: notes")
-    assert (
-        refused(repo)
-        == f"cluster.yaml:{row}:11: apps[1].name: 'notes' names your Application in output/argocd/apps/notes.yaml\n"
-    )
+@pytest.mark.parametrize("case", sorted(REFUSED_AGAINST_THE_TREE))
+def test_settings_that_clash_with_the_tree_or_the_secrets_are_located_errors(tmp_path: Path, case: str) -> None:
+    engine, (before, after), line, expected = REFUSED_AGAINST_THE_TREE[case]
+    repo = own_apps_repo(tmp_path / "repo", engine, apps=OWN_APPS.replace(before, after))
+    assert refused(repo) == f"cluster.yaml:{line_of(repo.config.read_text(), line)}:{expected}\n"
 
 
 def test_a_namespace_folder_of_ones_own_where_clusterforge_renders_is_refused(tmp_path: Path) -> None:
