@@ -483,7 +483,9 @@ def test_flux_takes_values_from_the_secrets_file_through_a_secret(tmp_path: Path
     assert release["install"]["crds"] == release["upgrade"]["crds"] == "Skip"
     text = (app / "grafana-secret-values.sops.yaml").read_text()
     assert SECRETS["whoami_token"] not in text and "grafana_admin_password" not in text
-    values = yaml.safe_load(repo.decrypt(app / "grafana-secret-values.sops.yaml"))["stringData"]["values.yaml"]
+    secret = yaml.safe_load(repo.decrypt(app / "grafana-secret-values.sops.yaml"))
+    assert secret["metadata"]["labels"]["reconcile.fluxcd.io/watch"] == "Enabled"  # a new value upgrades the release
+    values = secret["stringData"]["values.yaml"]
     expected = {"adminPassword": "123", "env": {"TOKEN": SECRETS["whoami_token"]}}
     # Helm reads a values document as YAML: the JSON document is one, with the same strings (types too)
     assert yaml_rs.loads(values) == yaml.safe_load(values) == json.loads(values) == expected

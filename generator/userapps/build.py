@@ -48,7 +48,9 @@ def chart_app(settings: Settings, app: ChartApp) -> App:
     if app.secret_values:
         name = values_secret_name(app)
         document = SecretValue(tuple(_merged(_json_parts(app.secret_values))))
-        secrets.append(SecretSpec(name, name, app.namespace, {VALUES_KEY: document}, labels=labels))
+        # helm-controller upgrades the release as soon as a Secret so labelled changes, not at its interval
+        watched = {**labels, "reconcile.fluxcd.io/watch": "Enabled"}
+        secrets.append(SecretSpec(name, name, app.namespace, {VALUES_KEY: document}, labels=watched))
         values_from = (name,)
     chart = Chart(
         app.chart.name,
