@@ -18,14 +18,16 @@ import yaml_rs
 
 from generator.secrets.values import json_string
 from generator.settings.load import load_settings
+from generator.userapps.values import chart_schemas
 from tests.conftest import BASE_SECRETS, EXAMPLE_FILES, ROOT, Repo, git, make_repo
 from tests.test_argocd import demo_controller_key, unsealed
-from tests.test_validate import SCHEMAS
+from tests.test_validate import LOCATIONS as CRD_LOCATIONS
 
 # the bjw-s app-template 4.1.1 values schema, vendored from upstream: charts/app-template/4.1.1/values.schema.json
 APP_TEMPLATE_SCHEMAS = ROOT / "tests" / "fixtures" / "schemas"
-CRDS = SCHEMAS / "crds"
-LOCATIONS = ("--schema-location", str(CRDS), "--schema-location", str(APP_TEMPLATE_SCHEMAS))
+# first; then the CRD schemas the other tests use (tests/test_validate.py says where they come from)
+LOCATIONS = ("--schema-location", str(APP_TEMPLATE_SCHEMAS), *CRD_LOCATIONS)
+SCHEMA_ENV = ",".join(LOCATIONS[1::2])  # the same, as CLUSTERFORGE_SCHEMA_LOCATION for configure
 REPOSITORY = "https://github.com/example/home-ops.git"
 APPS = "kubernetes/apps"
 
@@ -185,7 +187,7 @@ def write_files(base: Path, files: dict[str, str]) -> None:
 @pytest.fixture
 def schema_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """configure checks values and CRDs against the same locations validate is given below."""
-    monkeypatch.setenv("CLUSTERFORGE_SCHEMA_LOCATION", f"{CRDS},{APP_TEMPLATE_SCHEMAS}")
+    monkeypatch.setenv("CLUSTERFORGE_SCHEMA_LOCATION", SCHEMA_ENV)
 
 
 def configured(repo: Repo, *args: str) -> str:
@@ -212,7 +214,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Rep
     """The example plus the three apps, once with each engine."""
     repos = {}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CLUSTERFORGE_SCHEMA_LOCATION", f"{CRDS},{APP_TEMPLATE_SCHEMAS}")
+        patch.setenv("CLUSTERFORGE_SCHEMA_LOCATION", SCHEMA_ENV)
         for engine in ("flux", "argocd"):
             repo = own_apps_repo(tmp_path_factory.mktemp(engine) / "repo", engine)
             configured(repo)
@@ -350,7 +352,7 @@ def test_configure_again_changes_nothing(rendered: dict[str, Repo], engine: str,
     assert "0 created, 0 changed" in configured(repo)
     (copy / ".clusterforge" / "cluster.yaml.state.json").unlink()  # the full path (the sealed record stays)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CLUSTERFORGE_SCHEMA_LOCATION", f"{CRDS},{APP_TEMPLATE_SCHEMAS}")
+        patch.setenv("CLUSTERFORGE_SCHEMA_LOCATION", SCHEMA_ENV)
         assert "0 created, 0 changed" in configured(repo)
     assert repo.files() == before
 
@@ -561,6 +563,8 @@ def line_of(text: str, needle: str) -> int:
 
 
 def test_values_the_chart_schema_refuses_are_located_errors(tmp_path: Path, schema_env: None) -> None:
+    schema = chart_schemas().for_chart("app-template", "4.1.1")
+    assert schema.where == str(APP_TEMPLATE_SCHEMAS / "charts/app-template/4.1.1/values.schema.json")
     apps = OWN_APPS.replace("tag: v1.10.3}", "tag: v1.10.3, pullPolicy: Sometimes}").replace(
         "            http: {port: 80}", "            http: {port: 80, protocl: TCP}"
     )
@@ -569,14 +573,14 @@ def test_values_the_chart_schema_refuses_are_located_errors(tmp_path: Path, sche
     text = repo.config.read_text()
     image = line_of(text, "              image: {repository: traefik/whoami, tag: v1.10.3, pullPolicy: Sometimes}")
     port = line_of(text, "            http: {port: 80, protocl: TCP}")
-    schema = "(chart app-template 4.1.1 values schema)"
+    why = "(chart app-template 4.1.1 values schema)"
     assert refused(repo).splitlines() == [
         f"cluster.yaml:{image}:77: apps[1].values.controllers.main.containers.main.image.pullPolicy: "
-        f'"Sometimes" is not one of "Always", "IfNotPresent" or "Never" {schema}',
+        f'"Sometimes" is not one of "Always", "IfNotPresent" or "Never" {why}',
         f"cluster.yaml:{port}:30: apps[1].values.service.main.ports.http.protocl: unknown field (not in the schema) "
-        f"{schema}",
+        f"{why}",
         f"echo.values.yaml:8:9: apps[0].values.controllers.main.containers.main.probs: unknown field (not in the "
-        f"schema) {schema}",
+        f"schema) {why}",
     ]
 
 
