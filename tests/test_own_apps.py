@@ -445,6 +445,18 @@ def test_files_of_ones_own_that_nothing_applies_get_a_note(tmp_path: Path, schem
     ) in result.stderr
 
 
+def test_an_app_behind_litellms_default_deny_policies_gets_a_warning(tmp_path: Path, schema_env: None) -> None:
+    apps = OWN_APPS.replace("namespace: web", "namespace: ai-system") + "network_policies:\n  enabled: true\n"
+    repo = own_apps_repo(tmp_path / "repo", "flux", apps=apps, own={})
+    result = repo.configure()
+    assert result.exit_code == 0, result.output
+    row = line_of(repo.config.read_text(), "    namespace: ai-system")
+    assert (
+        f"cluster.yaml:{row}:16: apps[1].namespace: warning: namespace ai-system has clusterforge's default-deny "
+        "network policies: the app's pods get no traffic in or out until you add policies for them"
+    ) in result.stderr.splitlines()
+
+
 def test_switching_engines_keeps_the_folders_of_ones_own(tmp_path: Path, schema_env: None) -> None:
     repo = own_apps_repo(tmp_path / "repo", "flux")
     configured(repo)
