@@ -9,7 +9,6 @@ Run: python benchmarks/providers.py
 from __future__ import annotations
 
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.timing import timed_clusterforge  # noqa: E402
+from benchmarks.timing import noop_medians, timed_clusterforge  # noqa: E402
 from tests.conftest import BASE_SECRETS, MINIMAL, make_repo  # noqa: E402
 from tests.test_secret_providers import controller_key  # noqa: E402
 
@@ -40,15 +39,11 @@ def main() -> None:
             repo = make_repo(Path(tmp) / provider, HEAD + section + MODELS, dict(BASE_SECRETS))
             controller_key(repo.root)
             timed_clusterforge(repo.root, "configure")  # the first configure writes the tree
-            fast = [timed_clusterforge(repo.root, "configure") for _ in range(RUNS)]
-            full = []
-            for _ in range(RUNS):
-                (repo.root / ".clusterforge" / "cluster.yaml.state.json").unlink()
-                full.append(timed_clusterforge(repo.root, "configure"))
+            fast, full = noop_medians(repo.root, RUNS)
             files = sum(1 for p in repo.output.rglob("*") if p.is_file())
             print(
-                f"{provider:<17} no-op {statistics.median(fast) * 1000:5.0f} ms   "
-                f"full no-op {statistics.median(full) * 1000:5.0f} ms   ({files} files, median of {RUNS})"
+                f"{provider:<17} no-op {fast * 1000:5.0f} ms   "
+                f"full no-op {full * 1000:5.0f} ms   ({files} files, median of {RUNS})"
             )
             shutil.rmtree(repo.root)  # the benchmark's own scratch repository
 

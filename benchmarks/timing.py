@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+
+def noop_medians(root: Path, runs: int) -> tuple[float, float]:
+    """Median seconds of a no-op `configure` in ``root`` (its record shows nothing changed), and of a full
+    no-op (that record removed first, so everything is loaded, rendered and compared again)."""
+    fast = [timed_clusterforge(root, "configure") for _ in range(runs)]
+    full = []
+    for _ in range(runs):
+        (root / ".clusterforge" / "cluster.yaml.state.json").unlink()
+        full.append(timed_clusterforge(root, "configure"))
+    return statistics.median(fast), statistics.median(full)
 
 
 def timed_clusterforge(cwd: Path, *args: str) -> float:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from generator.secrets.record import SealedRecord
 from generator.secrets.sealing import Certificate, Sealer
 from generator.secrets.store import SecretsFile, check_secrets
 from generator.settings.load import LoadedSettings, load_settings, shown_path
+from generator.userapps.checks import check_apps
+from generator.userapps.discover import HandWritten
 from generator.validate.model import Severity
 from generator.validate.rendered import check_tree, unchecked_note
 
@@ -82,10 +85,10 @@ def secret_provider(loaded: LoadedSettings, output: Path) -> tuple[SecretProvide
     return SopsProvider(secrets_file.sops, output, values), inputs, [age_key.path]
 
 
-def render_tree(loaded: LoadedSettings, output: Path) -> Rendered:
+def render_tree(loaded: LoadedSettings, output: Path, handwritten: HandWritten | None = None) -> Rendered:
     settings = loaded.settings
     provider, inputs, secret_inputs = secret_provider(loaded, output)
-    stack = build_stack(settings, loaded.config_path.name)
+    stack = replace(build_stack(settings, loaded.config_path.name), handwritten=handwritten or HandWritten())
     files = engine_for(settings.gitops.engine).layout(stack, settings, provider)
     top = header(loaded.config_path.name)
     tree: dict[str, bytes] = {}
@@ -126,11 +129,18 @@ SALT_KEY_REFUSAL = (
 )
 
 
-def validate_tree(plan: Plan, shown_output: str, kubernetes_version: str) -> list[str]:
+def validate_tree(
+    plan: Plan,
+    shown_output: str,
+    kubernetes_version: str,
+    own_files: Mapping[str, bytes] | None = None,
+    repository: str | None = None,
+) -> list[str]:
     """Validate the new tree in a scratch copy before anything is written: kustomize builds, schemas and
-    references between objects (generator.validate). Returns the warnings, among them one naming the
-    kinds whose schema cannot be had (no CLUSTERFORGE_SCHEMA_LOCATION, offline); any error refuses the tree."""
-    report = check_tree(plan.new_tree(), shown_output, kubernetes_version)
+    references between objects (generator.validate), with the user's own folders the tree takes in
+    (``own_files``). Returns the warnings, among them one naming the kinds whose schema cannot be had
+    (no CLUSTERFORGE_SCHEMA_LOCATION, offline); any error refuses the tree."""
+    report = check_tree({**(own_files or {}), **plan.new_tree()}, shown_output, kubernetes_version, repository)
     note = unchecked_note(report)
     warnings = [str(f) for f in report.sorted_findings() if f.severity is Severity.WARNING]
     errors = [str(f) for f in report.sorted_findings() if f.severity is Severity.ERROR]
@@ -145,11 +155,13 @@ def configure(
     loaded = load_settings(config)
     target = output_dir(loaded, output)
     shown = shown_path(target)
-    rendered = render_tree(loaded, target)
+    handwritten, app_warnings = check_apps(loaded, target, shown)
+    rendered = render_tree(loaded, target, handwritten)
     if rendered.salt_key_rotated and not allow_salt_key_rotation:
         raise Refused(SALT_KEY_REFUSAL)
     plan = make_plan(target, rendered.tree, rendered.secret_paths)
-    result = ConfigureResult(plan, shown, applied=False, notes=[str(w) for w in loaded.warnings])
+    result = ConfigureResult(plan, shown, applied=False, notes=[str(w) for w in [*loaded.warnings, *app_warnings]])
+    result.notes += handwritten.notes
     result.notes += rendered.provider.notes()
     if loaded.settings.gitops.engine == "argocd" and rendered.provider.name == "sops":
         result.notes.append(KSOPS_NOTE)
@@ -165,7 +177,10 @@ def configure(
             raise CheckFailed(f"{shown} is not what {loaded.shown} renders: {plan.summary()}", details)
     else:
         if plan.pending:
-            result.notes += validate_tree(plan, shown, loaded.settings.cluster.kubernetes_version)
+            settings = loaded.settings
+            own = handwritten.read(target)
+            version = settings.cluster.kubernetes_version
+            result.notes += validate_tree(plan, shown, version, own, settings.gitops.repository)
         if mode is Mode.WRITE and plan.pending:
             apply_plan(plan)
             result.applied = True

@@ -3,7 +3,7 @@
 The stack is a list of apps: operators installed from their upstream charts, and the
 plain manifests clusterforge designs itself (database, cache, LiteLLM and what surrounds
 it). Engines only decide how an app is laid out and ordered in git. The apps themselves
-are built in generator/apps/.
+are built in generator/apps/, the charts users declare in generator/userapps/.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from generator.secrets.values import SecretValue
+from generator.userapps.discover import HandWritten
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class Chart:
     repository: str  # oci://host/path (the chart is repository/name) or an https:// Helm repository
     version: str
     values: Mapping[str, Any] = field(default_factory=dict)
+    crds: Literal["create-replace", "skip"] = "create-replace"  # the chart's crds/ folder
+    # Secrets in the release's namespace whose `values.yaml` Flux merges into the values (valuesFrom)
+    values_from: tuple[str, ...] = ()
 
     @property
     def is_oci(self) -> bool:
@@ -82,6 +86,8 @@ class Document:
 class Stack:
     apps: tuple[App, ...]
     documents: tuple[Document, ...] = ()
+    # the apps people wrote by hand in the tree, which the engines' entry points take in
+    handwritten: HandWritten = field(default_factory=HandWritten)
 
     @property
     def namespaces(self) -> list[str]:

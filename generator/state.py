@@ -89,6 +89,26 @@ def output_digests(output: Path) -> dict[str, str]:
     return found
 
 
+# where files of the user's change what configure renders: the entry points take in the apps found there
+HANDWRITTEN_PLACES = ("kubernetes/apps", "argocd")
+
+
+def handwritten_digest(output: Path) -> str:
+    """One digest of every file of the user's (not generated) where configure looks for apps of their own."""
+    digest = hashlib.sha256()
+    for place in HANDWRITTEN_PLACES:
+        for root, dirs, names in os.walk(output / place):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(names):
+                path = Path(root) / name
+                if name.startswith(".") or path.is_symlink() or not path.is_file():
+                    continue
+                data = path.read_bytes()
+                if not is_generated(data):
+                    digest.update(path.relative_to(output).as_posix().encode() + b"\0" + data + b"\0")
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class Record:
     output: str
@@ -96,6 +116,7 @@ class Record:
     secret_inputs: list[str]  # hashed with a domain prefix (the age key)
     outputs: dict[str, str]  # output-relative path -> digest
     code: str
+    handwritten: str  # handwritten_digest() of the output
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=1, sort_keys=True) + "\n"
@@ -115,6 +136,7 @@ def record(config: Path, output: Path, inputs: list[Path], secret_inputs: list[P
         sorted(str(p.absolute()) for p in secret_inputs),
         output_digests(output),
         code_digest(),
+        handwritten_digest(output),
     )
     target = state_path(config)
     try:
@@ -145,4 +167,6 @@ def unchanged(config: Path, output: Path | None) -> int | None:
         return None
     if output_digests(Path(rec.output)) != rec.outputs:
         return None
+    if handwritten_digest(Path(rec.output)) != rec.handwritten:
+        return None  # an app folder or Application of the user's came, went or changed
     return len(rec.outputs)

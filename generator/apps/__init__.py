@@ -22,6 +22,7 @@ from generator.apps.names import (
 from generator.apps.secrets import after_secret_provider, backend_key_apps, secret_provider_apps
 from generator.settings.models import Settings
 from generator.stack import App, Chart, Document, Stack
+from generator.userapps.build import declared_apps
 from generator.versions import versions
 
 
@@ -76,6 +77,7 @@ def build_stack(settings: Settings, settings_name: str = "cluster.yaml") -> Stac
     if route is not None:
         apps.append(route)
     apps += backend_key_apps(settings)
+    apps += declared_apps(settings)
     if settings.network_policies.enabled:
         apps = [_with_network_policies(settings, app) for app in apps]
     return Stack(tuple(after_secret_provider(settings, app) for app in apps), tuple(documents))

@@ -7,7 +7,9 @@ kubernetes/apps/<ns>/<app>/app/ksops.yaml   with sops: the KSOPS generator of th
 
 Charts are sources of their Applications (values inline as ``valuesObject``); an app's own
 manifests come from its folder. An app holding a pre-sync hook is applied by its host's
-Application in the PreSync phase (see generator.engines.order).
+Application in the PreSync phase (see generator.engines.order). Applications the user writes under
+argocd/ are synced by the root Application as they are; the AppProject admits those naming its
+project (generator.userapps.discover).
 """
 
 from __future__ import annotations
@@ -47,7 +49,11 @@ def namespace_labels() -> dict[str, str]:
 def chart_source(app: App, chart: Chart) -> dict[str, Any]:
     """A Helm chart as an Application source. OCI registries are written without oci://, which
     every ArgoCD since 2.x reads as an OCI Helm repository."""
+    if chart.values_from:  # refused by the settings checks: ArgoCD renders charts where no Secret is
+        raise ClusterforgeError(f"app {app.name}: ArgoCD cannot take Helm values from a Secret")
     helm: dict[str, Any] = {"releaseName": app.name}
+    if chart.crds == "skip":
+        helm["skipCrds"] = True
     if chart.values:
         helm["valuesObject"] = dict(chart.values)
     return {
@@ -101,13 +107,27 @@ class ArgoCDEngine:
 
     def _root(self, stack: Stack, settings: Settings) -> PlainFile:
         gitops = settings.gitops
-        charts = sorted({chart_source(a, a.chart)["repoURL"] for a in stack.apps if a.chart is not None})
+        charts = {chart_source(a, a.chart)["repoURL"] for a in stack.apps if a.chart is not None}
+        # the user's own Applications in this project: the AppProject admits where they deploy from and to
+        own = [a for a in stack.handwritten.applications if a.project == gitops.argocd.project]
+        repositories = (charts | {r for a in own for r in a.repositories}) - {gitops.repository}
+        namespaces = set(stack.namespaces)
+        other_destinations: list[dict[str, str]] = []
+        for destination in sorted({a.destination for a in own if a.destination and a.destination.namespace}, key=str):
+            if destination.namespace == gitops.argocd.namespace and destination.server in (None, IN_CLUSTER):
+                continue  # admitted already: the Applications themselves live there
+            if destination.name is None and destination.server in (None, gitops.argocd.destination):
+                namespaces.add(destination.namespace)
+            else:
+                where = {"name": destination.name} if destination.name else {"server": str(destination.server)}
+                other_destinations.append({**where, "namespace": destination.namespace})
         text = render(
             "argocd/root.yaml.j2",
             argocd=gitops.argocd,
             cluster=settings.cluster.name,
-            source_repos=[gitops.repository, *charts],
-            namespaces=stack.namespaces,
+            source_repos=[gitops.repository, *sorted(repositories)],
+            namespaces=sorted(namespaces),
+            other_destinations=other_destinations,
             in_cluster=IN_CLUSTER,
             root_file=f"{gitops.path}/{ROOT_FILE}",
             root_name=ROOT_APPLICATION,

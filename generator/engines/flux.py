@@ -5,6 +5,9 @@ kubernetes/apps/kustomization.yaml          every namespace folder
 kubernetes/apps/<ns>/kustomization.yaml     the namespace and its apps' Kustomizations
 kubernetes/apps/<ns>/<app>/ks.yaml          a Flux Kustomization for the app
 kubernetes/apps/<ns>/<app>/app/*.yaml       what the app deploys
+
+Namespace and app folders of the user's (generator.userapps.discover) are listed beside the generated
+ones; nothing is written into them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class FluxEngine:
 
     def layout(self, stack: Stack, settings: Settings, provider: SecretProvider) -> list[OutputFile]:
         repo_root = f"{settings.gitops.path}/{ROOT}"
+        own = stack.handwritten  # folders of the user's: listed here, never written into
         files: list[OutputFile] = [
             PlainFile(
                 f"{ROOT}/flux/cluster/ks.yaml",
@@ -29,13 +33,17 @@ class FluxEngine:
             ),
             PlainFile(
                 f"{ROOT}/apps/kustomization.yaml",
-                render("flux/kustomization.yaml.j2", resources=[f"./{ns}" for ns in stack.namespaces]),
+                render(
+                    "flux/kustomization.yaml.j2",
+                    resources=[f"./{ns}" for ns in sorted({*stack.namespaces, *own.namespaces, *own.app_namespaces})],
+                ),
             ),
         ]
-        for namespace in stack.namespaces:
+        for namespace in sorted({*stack.namespaces, *own.app_namespaces} - set(own.namespaces)):
             apps = stack.in_namespace(namespace)
             base = f"{ROOT}/apps/{namespace}"
-            resources = [f"./{app.name}/ks.yaml" for app in apps]
+            names = sorted({*(app.name for app in apps), *own.apps_in(namespace)})
+            resources = [f"./{name}/ks.yaml" for name in names]
             if stack.owned(namespace):
                 files.append(PlainFile(f"{base}/namespace.yaml", render("flux/namespace.yaml.j2", namespace=namespace)))
                 resources.insert(0, "./namespace.yaml")

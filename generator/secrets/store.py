@@ -14,6 +14,7 @@ import yaml
 from generator.errors import KeyPath, Problem, SettingsError, UsageError
 from generator.litellm.providers import credential_refs
 from generator.secrets.sops import Sops
+from generator.settings.apps import app_secret_refs
 from generator.settings.load import LoadedSettings, shown_path
 from generator.settings.models import Settings
 
@@ -98,6 +99,9 @@ def needed_secrets(settings: Settings) -> list[SecretNeed]:
             continue
         for ref in credential_refs(model.provider, model.credential):
             needs.append(SecretNeed(ref.secret, ("models", index, "credential"), f"the API key of {model.provider}"))
+    for index, app in enumerate(settings.apps):
+        for path, name in app_secret_refs(app):
+            needs.append(SecretNeed(name, ("apps", index, *path), f"a secret of app {app.name}"))
     unique: dict[str, SecretNeed] = {}
     for need in needs:
         first = unique.get(need.name)

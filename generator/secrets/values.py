@@ -7,17 +7,30 @@ template the operator fills in from the store, so no value is needed on this mac
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
+# characters a YAML stream may not hold even inside a quoted string: they are written as \u escapes
+_NOT_YAML_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def json_string(value: str) -> str:
+    """``value`` as a JSON string that is also a YAML double-quoted scalar meaning the same text."""
+    text = json.dumps(value, ensure_ascii=False)
+    return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
 
 @dataclass(frozen=True)
 class FromSecret:
-    """The value of one key of the secrets file; ``url`` when it goes inside a URL."""
+    """The value of one key of the secrets file; ``url`` when it goes inside a URL, ``json`` when it is a
+    string of a JSON document (Helm values a Secret gives a chart)."""
 
     name: str
     url: bool = False
+    json: bool = False
 
 
 Part = str | FromSecret
@@ -38,15 +51,17 @@ class SecretValue:
     @property
     def direct(self) -> FromSecret | None:
         """The one secret this value is, verbatim; None when it is composed."""
-        if len(self.parts) == 1 and isinstance(self.parts[0], FromSecret) and not self.parts[0].url:
-            return self.parts[0]
+        part = self.parts[0] if len(self.parts) == 1 else None
+        if isinstance(part, FromSecret) and not (part.url or part.json):
+            return part
         return None
 
     def resolve(self, values: Mapping[str, str]) -> str:
         out = []
         for part in self.parts:
             if isinstance(part, FromSecret):
-                out.append(quote(values[part.name], safe="") if part.url else values[part.name])
+                value = values[part.name]
+                out.append(quote(value, safe="") if part.url else json_string(value) if part.json else value)
             else:
                 out.append(part)
         return "".join(out)
@@ -56,7 +71,8 @@ class SecretValue:
         out = []
         for part in self.parts:
             if isinstance(part, FromSecret):
-                out.append(f"{{{{ .{part.name} | urlquery }}}}" if part.url else f"{{{{ .{part.name} }}}}")
+                encode = " | urlquery" if part.url else " | toJson" if part.json else ""
+                out.append(f"{{{{ .{part.name}{encode} }}}}")
             else:
                 # literal text that looks like a template action must stay literal
                 out.append(part.replace("{{", '{{ "{{" }}'))

@@ -206,16 +206,25 @@ def _message(err: ErrorDetails, data: Any, path: KeyPath, root: type[BaseModel])
 def problems_from_validation(exc: ValidationError, data: Any, sources: Sources, root: type[BaseModel]) -> list[Problem]:
     """One problem per wrong place; union alternatives that failed at one place become one line."""
     by_path: dict[KeyPath, list[ErrorDetails]] = defaultdict(list)
+    bad_keys: set[KeyPath] = set()  # a mapping key of the wrong form: the message is about the key
     for err in exc.errors(include_url=False):
         kind = err["type"]
         path = _clean_path(tuple(err["loc"]), data, keep_last=kind == "missing")
         if kind == "union_tag_invalid":
             path = (*path, "type")
+        if err["loc"][-1:] == ("[key]",):
+            bad_keys.add(path)
         by_path[path].append(err)
+    for path in list(by_path):
+        # one member of a union (a string) failed here, another (a mapping) failed deeper: the deeper one says more
+        if {e["type"] for e in by_path[path]} <= set(_TYPE_WORDS) and any(
+            p[: len(path)] == path and len(p) > len(path) for p in by_path
+        ):
+            del by_path[path]
     problems: list[Problem] = []
     for path, errors in by_path.items():
         kinds = {e["type"] for e in errors}
-        at_key = kinds <= {"extra_forbidden", "missing"}
+        at_key = kinds <= {"extra_forbidden", "missing"} or path in bad_keys
         file, pos = sources.locate(path, at_key=at_key)
         if len(errors) > 1 and kinds <= set(_TYPE_WORDS):
             words = sorted({_TYPE_WORDS[k] for k in kinds})
@@ -225,6 +234,8 @@ def problems_from_validation(exc: ValidationError, data: Any, sources: Sources, 
             tags = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
             got = str(ctx.get("tag", ""))
             messages = [f"must be one of: {', '.join(tags)}; got {shown_value(got)}{suggest(got, tags)}"]
+        elif path in bad_keys:
+            messages = sorted({_message(e, {"key": path[-1]}, ("key",), root) for e in errors})
         else:
             messages = sorted({_message(e, data, path, root) for e in errors})
         for message in messages:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from generator.errors import KeyPath, Problem, SettingsError, dotted
 from generator.settings import rules
+from generator.settings.apps import inline_values_files
 from generator.settings.diagnostics import problems_from_validation, suggest
 from generator.settings.models import Settings
 from generator.yamlsource import SourceMap, Sources, read_yaml_file
@@ -72,6 +73,7 @@ def load_settings(config_path: Path, texts: Mapping[Path, str] | None = None) ->
     if not isinstance(data, dict):
         raise SettingsError([Problem(shown, 1, 1, "", "the settings must be a YAML mapping of keys to values")])
     data = _inline_models_file(data, config_path.parent, sources, texts)
+    data = inline_values_files(data, config_path.parent, sources, texts)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:

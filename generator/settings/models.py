@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from generator.litellm.providers import ModelMode, Provider
+from generator.settings.apps import ChartApp
 from generator.settings.diagnostics import describe_pattern as _p
 from generator.settings.platform import Backup, Exposure, NetworkPolicies, Observability, Pooler, Scaling, Sso
 from generator.settings.types import (
@@ -530,6 +531,10 @@ class Settings(Strict):
     network_policies: NetworkPolicies = NetworkPolicies()
     observability: Observability = Observability()
     sso: Sso = Sso()
+    apps: list[ChartApp] = Field(
+        default_factory=list,
+        description="Helm charts of your own, installed beside the gateway (README: Your own apps).",
+    )
 
     @model_validator(mode="before")
     @classmethod

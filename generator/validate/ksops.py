@@ -25,6 +25,7 @@ from typing import Any
 import yaml_rs
 
 from generator.errors import KeyPath
+from generator.validate.containment import Area
 from generator.validate.documents import Source, parse_stream
 from generator.validate.kustomization import Kustomization
 from generator.validate.model import Finding, Severity
@@ -75,14 +76,14 @@ class Plan:
     encrypted: dict[Path, Path] = field(default_factory=dict)  # an encrypted file -> its generator's folder
 
 
-def _configs(kustomization: Kustomization, show: Callable[[Path], str]) -> Iterator[Generator | None]:
+def _configs(kustomization: Kustomization, show: Callable[[Path], str], area: Area) -> Iterator[Generator | None]:
     """The plugin configs of one kustomization, each a KSOPS exec generator or None (anything else)."""
     for key, entries in kustomization.plugins.items():
         for entry in entries:
             if key != "generators":
                 yield None
             elif isinstance(entry, Path):
-                if not entry.is_file():
+                if area.outside(entry) is not None or not entry.is_file():  # outside: reported by containment
                     yield None  # a folder of configs, or missing: kustomize decides
                     continue
                 documents, errors = parse_stream(entry, show(entry))
@@ -104,11 +105,11 @@ def _configs(kustomization: Kustomization, show: Callable[[Path], str]) -> Itera
                 yield Generator(kustomization.directory, inline, None, show(kustomization.file)) if inline else None
 
 
-def plan(kustomizations: dict[Path, Kustomization], show: Callable[[Path], str]) -> Plan:
+def plan(kustomizations: dict[Path, Kustomization], show: Callable[[Path], str], area: Area) -> Plan:
     found = Plan()
     only_ksops: dict[Path, bool | None] = {}  # None: no plugins at all
     for directory, kustomization in kustomizations.items():
-        configs = list(_configs(kustomization, show))
+        configs = list(_configs(kustomization, show, area))
         generators = [c for c in configs if c is not None]
         found.generators += generators
         only_ksops[directory] = None if not configs else len(generators) == len(configs)
@@ -135,10 +136,14 @@ def closure(directory: Path, kustomizations: dict[Path, Kustomization]) -> list[
     return found
 
 
-def check(found: Plan, kustomizations: dict[Path, Kustomization]) -> Iterator[Finding]:
+def check(found: Plan, kustomizations: dict[Path, Kustomization], area: Area) -> Iterator[Finding]:
     for generator in found.generators:
         listed = set(kustomizations[generator.directory].resource_files)
         for path, entry, file in generator.files():
+            outside = area.outside(file)
+            if outside is not None:
+                yield generator.finding(path, f"{entry} {outside}: not read")
+                continue
             if not file.is_file():
                 yield generator.finding(path, f"KSOPS file {entry} does not exist")
                 continue
@@ -151,7 +156,7 @@ def check(found: Plan, kustomizations: dict[Path, Kustomization]) -> Iterator[Fi
                 yield generator.finding(path, f"{entry} is not sops-encrypted: KSOPS cannot decrypt it")
 
 
-def secret_from(generator: Generator) -> Iterator[dict[str, Any]]:
+def secret_from(generator: Generator, area: Area) -> Iterator[dict[str, Any]]:
     """The Secrets a ``secretFrom`` entry makes, as documents whose keys are known and values empty."""
     items = generator.data.get("secretFrom")
     for item in items if isinstance(items, list) else []:
@@ -166,7 +171,9 @@ def secret_from(generator: Generator) -> Iterator[dict[str, Any]]:
                 keys.append(key or posixpath.basename(path))
         envs = item.get("envs")
         for entry in envs if isinstance(envs, list) else []:
-            keys += _dotenv_keys(generator.directory / str(entry))
+            env_file = Path(posixpath.normpath(str(generator.directory / str(entry))))
+            if area.outside(env_file) is None:
+                keys += _dotenv_keys(env_file)
         yield {
             "apiVersion": "v1",
             "kind": "Secret",

@@ -64,8 +64,12 @@ def mount_point(tree: dict[str, bytes]) -> str:
     return votes.most_common(1)[0][0] if votes else ""
 
 
-def check_tree(tree: dict[str, bytes], shown_output: str, kubernetes_version: str | None = None) -> Report:
-    """Kustomize builds, schemas and cross-references of ``tree`` (paths relative to the output folder)."""
+def check_tree(
+    tree: dict[str, bytes], shown_output: str, kubernetes_version: str | None = None, repository: str | None = None
+) -> Report:
+    """Kustomize builds, schemas and cross-references of ``tree`` (paths relative to the output folder).
+    ``repository``: the URL of the repository the tree lives in; sources naming another are not looked for
+    in the tree (unknown: every source is taken as this repository)."""
     scratch = Path(tempfile.mkdtemp(prefix="clusterforge-validate-"))
     try:
         prefix = mount_point(tree)
@@ -78,7 +82,8 @@ def check_tree(tree: dict[str, bytes], shown_output: str, kubernetes_version: st
             schema_locations=from_environment(),
             kubernetes_version=kubernetes_version or from_settings(Path.cwd()).kubernetes_version,
             missing_schemas=MissingSchemas.IGNORE,  # named once, by unchecked_note()
-            repo_root=scratch,  # no .git there: every source URL is taken as this repository
+            repo_root=scratch,  # no .git there: the URL given names the repository
+            repo_urls=(repository,) if repository else (),
             shown_as=(root, shown_output),
         )
         return validate([root], options)

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.errors import KeyPath, UsageError
-from generator.validate import charts, ksops, refs_argocd, refs_flux, refs_network, refs_pods
+from generator.validate import charts, ksops, refs_argocd, refs_flux, refs_network, refs_pods, sizes
 from generator.validate.celrules import prepare_rules, rule_problems, rule_violations
+from generator.validate.containment import Area, Refusals, SizeCheck, check_builds
 from generator.validate.documents import Source, parse_stream
 from generator.validate.fetch import Fetcher, cache_dir
 from generator.validate.kustomization import KUSTOMIZATION_FILES, Kustomization, describe
@@ -99,9 +100,10 @@ class Plan:
     roots: list[Path] = field(default_factory=list)  # kustomizations no other one includes
     covered: dict[Path, Path] = field(default_factory=dict)  # file -> the root whose build holds it
     ksops_plan: ksops.Plan = field(default_factory=ksops.Plan)  # KSOPS generators, and the builds they allow
+    unreadable: set[str] = field(default_factory=set)  # kustomization files that did not parse
 
 
-def plan_files(files: list[Path], show: Callable[[Path], str], findings: list[Finding]) -> Plan:
+def plan_files(files: list[Path], show: Callable[[Path], str], findings: list[Finding], area: Area) -> Plan:
     plan = Plan()
     configs: set[Path] = set()
     for file in files:
@@ -109,13 +111,15 @@ def plan_files(files: list[Path], show: Callable[[Path], str], findings: list[Fi
             continue
         documents, errors = parse_stream(file, show(file))
         findings.extend(Finding(e.shown, e.line, "", Severity.ERROR, e.message) for e in errors)
+        if errors:
+            plan.unreadable.add(str(file))
         data = documents[0].data if documents else {}
         api_version = data.get("apiVersion") if isinstance(data, dict) else None
         if isinstance(api_version, str) and not api_version.startswith("kustomize.config.k8s.io/"):
             continue  # a Kubernetes object that happens to live in a file of that name
         configs.add(file)
         if file.parent not in plan.kustomizations:
-            plan.kustomizations[file.parent] = describe(file, data)
+            plan.kustomizations[file.parent] = describe(file, data, documents[0].source if documents else None)
     inputs = {p for k in plan.kustomizations.values() for p in k.inputs}
     input_dirs = [d for k in plan.kustomizations.values() for d in k.input_dirs]
     plan.resource_files = [
@@ -128,8 +132,8 @@ def plan_files(files: list[Path], show: Callable[[Path], str], findings: list[Fi
         for file in _included_files(root, plan.kustomizations, set()):
             if file in readable:
                 plan.covered.setdefault(file, root)
-    plan.ksops_plan = ksops.plan(plan.kustomizations, show)
-    findings.extend(ksops.check(plan.ksops_plan, plan.kustomizations))
+    plan.ksops_plan = ksops.plan(plan.kustomizations, show, area)
+    findings.extend(ksops.check(plan.ksops_plan, plan.kustomizations, area))
     return plan
 
 
@@ -162,6 +166,7 @@ class Collected:
     missing: dict[tuple[str, str], Missing] = field(default_factory=dict)
     covered_rows: dict[str, list[DocRow]] = field(default_factory=dict)  # by absolute path
     read_errors: list[tuple[str, Finding]] = field(default_factory=list)  # by absolute path
+    oversized: list[tuple[Resource, int | None, str]] = field(default_factory=list)  # with its line when known
 
     def add_missing(self, key: tuple[str, str], count: int, first: Resource, unavailable: str, broken: str) -> None:
         if key in self.missing:
@@ -223,6 +228,7 @@ def _check_built(
     findings: list[Finding],
     show: Callable[[Path], str],
 ) -> None:
+    """The objects of a root's build: each one recorded, and checked against its schema and its size."""
     for built in build.objects:
         head = header(built.data)
         shown = show(built.origin or kustomization.file)
@@ -240,6 +246,9 @@ def _check_built(
             group_of(api_version), kind, name, namespace, data, source, shown, origin, str(build.directory)
         )
         collected.resources.append(resource)
+        too_big = sizes.too_big(resource.group, kind, data, sops) if build.large else None
+        if too_big is not None:
+            collected.oversized.append((resource, None, too_big))
         if store is None:
             continue
         lookup = store.for_kind(api_version, kind)
@@ -345,34 +354,48 @@ def _validate(paths: Sequence[Path], options: Options) -> Report:
     version = normalize_version(options.kubernetes_version)
     locations = [parse_location(entry) for entry in options.schema_locations]
     show = make_show(options)
-    files = collect_files(paths, options.exclude)
     repo = make_repo(options.repo_root, options.repo_urls, absolute(paths[0]) if paths else Path.cwd())
+    area = Area.of([absolute(p) for p in paths], repo.root)  # nothing outside it is read
+    files, findings = area.readable(collect_files(paths, options.exclude), show)
     cache = cache_dir(options.cache_dir)
     core = CoreSchemas(version, cache)
     store = SchemaStore(core, locations, Fetcher(cache), cel=not options.skip_cel)
     object_store = store if options.engine is Engine.BUILTIN else None  # kubeconform checks objects itself
     report = Report(files=len(files))
-    findings: list[Finding] = []
-    plan = plan_files(files, show, findings)
-    sizes = [_size(f) for f in plan.resource_files]
-    jobs = options.jobs or (min(usable_cores(), 4) if sum(sizes) >= PARALLEL_FROM_BYTES else 1)
+    plan = plan_files(files, show, findings, area)
+    file_sizes = [_size(f) for f in plan.resource_files]
+    jobs = options.jobs or (min(usable_cores(), 4) if sum(file_sizes) >= PARALLEL_FROM_BYTES else 1)
     buildable = [d for d, k in plan.kustomizations.items() if k.kind != "Component"]
-    report.kustomizations = len(buildable)
+    size_check = SizeCheck(show)
+    refusals = check_builds(plan.kustomizations, buildable, area, show, size_check, set(plan.resource_files))
+    findings += refusals.findings
+    to_build = [d for d in buildable if d not in refusals.refused]
+    report.kustomizations = len(to_build)
+    # what a root that is not built would have covered is checked as written, in the same reading
+    unbuilt = {f for f, root in plan.covered.items() if root in refusals.refused}
 
-    tasks = [Task(str(f), show(f), f not in plan.covered) for f in plan.resource_files]
-    chunks = split_by_size(tasks, sizes, jobs) if tasks else []
+    readable = [(f, size) for f, size in zip(plan.resource_files, file_sizes, strict=True) if f not in refusals.hostile]
+    tasks = [Task(str(f), show(f), f not in plan.covered or f in unbuilt) for f, _ in readable]
+    chunks = split_by_size(tasks, [size for _, size in readable], jobs) if tasks else []
     if object_store is not None and not options.skip_cel and len(chunks) > 1:
         prepare_rules()  # once, before the workers fork, rather than once in each of them
     # workers send back only what the cross-checks read, unless kubeconform needs whole documents
     forked = Forked(partial(scan, store=object_store, pruned=object_store is not None), chunks[1:])  # before any thread
-    builds = _start_builds(buildable, {d: show(d) for d in buildable}, frozenset(plan.ksops_plan.plugin_builds))
+    builds = _start_builds(to_build, {d: show(d) for d in to_build}, frozenset(plan.ksops_plan.plugin_builds))
     collected = Collected()
     for result in [scan(chunks[0], object_store, pruned=False)] if chunks else []:
         _merge(result, collected)
     for result in forked.results():
         _merge(result, collected)
-    findings += _use_builds(builds(), plan, object_store, collected, show)
-    _place_generated(collected, plan)
+    if unbuilt:
+        unbuilt_files = {str(f) for f in unbuilt}
+        for resource in collected.resources:
+            if resource.file in unbuilt_files:
+                _as_if_built(resource, plan)
+    findings += _about_files(refusals, collected, plan)
+    _oversized(collected.resources, size_check, collected)
+    findings += _use_builds(builds(), plan, object_store, collected, show, size_check)
+    _place_generated(collected, plan, area)
 
     kinds = by_kind(collected.resources)
     inputs = helm_value_files(kinds, repo)  # read by Helm, not applied: not manifests
@@ -381,6 +404,7 @@ def _validate(paths: Sequence[Path], options: Options) -> Report:
         kinds = by_kind(collected.resources)
     findings += [finding for path, finding in collected.read_errors if path not in inputs]
     resolve_namespaces(collected.resources, kinds, repo)
+    findings += [_size_finding(*entry) for entry in collected.oversized if entry[0].file not in inputs]
     if options.engine is Engine.KUBECONFORM:
         from generator.validate import kubeconform  # noqa: PLC0415 - only for that engine
 
@@ -414,8 +438,37 @@ def _valid(lookup: Lookup, data: Any) -> bool:
         return False
 
 
+def _about_files(refusals: Refusals, collected: Collected, plan: Plan) -> list[Finding]:
+    """What the look before the builds found in YAML texts, except in files whose reading reported an error
+    of its own (the same problem, said once)."""
+    failed = {path for path, _ in collected.read_errors} | plan.unreadable
+    return [f for path, found in refusals.about_files.items() if str(path) not in failed for f in found]
+
+
+def _oversized(resources: list[Resource], size_check: SizeCheck, collected: Collected) -> None:
+    """Objects as written that the API server would refuse for their size (each file looked at once)."""
+    for resource in resources:
+        if resource.source is None or resource.file is None:
+            continue
+        found = size_check.problems(resource.file).get(resource.source.start)
+        if found is not None:
+            collected.oversized.append((resource, found.line, found.message))
+
+
+def _size_finding(resource: Resource, line: int | None, message: str) -> Finding:
+    """Made once namespaces are known; a line found without composing a document that may be megabytes."""
+    if line is None or resource.source is None:
+        return resource.finding((), message)
+    return Finding(resource.source.shown, line, resource.id, Severity.ERROR, message)
+
+
 def _use_builds(
-    builds: list[Build], plan: Plan, store: SchemaStore | None, collected: Collected, show: Callable[[Path], str]
+    builds: list[Build],
+    plan: Plan,
+    store: SchemaStore | None,
+    collected: Collected,
+    show: Callable[[Path], str],
+    size_check: SizeCheck,
 ) -> list[Finding]:
     """Failed builds as findings; the objects of each root's build checked. What a failed root build would
     have covered is checked as written instead."""
@@ -436,6 +489,7 @@ def _use_builds(
         _merge(scan(fallback, store, pruned=False), collected)
         for resource in collected.resources[before:]:
             _as_if_built(resource, plan)
+        _oversized(collected.resources[before:], size_check, collected)
     return findings
 
 
@@ -451,7 +505,7 @@ def _as_if_built(resource: Resource, plan: Plan) -> None:
         resource.declared = namespace
 
 
-def _place_generated(collected: Collected, plan: Plan) -> None:
+def _place_generated(collected: Collected, plan: Plan, area: Area) -> None:
     """What KSOPS generators make, where their kustomization's build would put it: the encrypted files
     they name (read as documents) and the Secrets of their ``secretFrom``."""
     if not plan.ksops_plan.generators:
@@ -461,7 +515,7 @@ def _place_generated(collected: Collected, plan: Plan) -> None:
         if directory is not None:
             _place(resource, directory, plan)
     for generator in plan.ksops_plan.generators:
-        for data in ksops.secret_from(generator):
+        for data in ksops.secret_from(generator, area):
             metadata = data["metadata"]
             namespace = metadata.get("namespace")
             made = Resource("", "Secret", metadata["name"], namespace, data, None, generator.shown, None)
