@@ -1,30 +1,46 @@
-"""Time a whole `clusterforge validate` process on a generated tree of 10,002 resources.
+"""Time whole `clusterforge validate` processes, CEL rules on and off, beside the real kubeconform.
 
-Deployments, Services, ConfigMaps, OCIRepositories, HelmReleases (app-template, values checked
-against its chart schema) and ServiceMonitors, 50 documents per file, spread over 20 namespaces,
-all referring to each other (envFrom, configMapKeyRef, chartRef, ServiceMonitor selectors and
-ports), so schema checks and cross-references both run. Cold: an empty schema cache; warm: the
-cache the cold run left. Each figure is the median of 5 runs, after one untimed run that compiles
-byte code.
+Two trees. The mixed set: 10,002 resources (Deployments, Services, ConfigMaps, OCIRepositories,
+HelmReleases of app-template with values checked against its chart schema, ServiceMonitors; 50
+documents per file, 20 namespaces) that refer to each other, so schema checks and cross-references
+both run. The CEL-heavy set: 1,000 Gateway API HTTPRoutes and 1,000 CloudNativePG Clusters (with
+the 1,000 Services the routes send to and their Gateway), the kinds with the most CEL rules.
 
-Run: python benchmarks/validate.py [--resources N] [--jobs N] [--parsers]
-Schemas: ../shared/schemas (CRDs and charts), or $CLUSTERFORGE_SCHEMA_LOCATION.
+For each set, after one untimed run that compiles byte code and fills the schema cache: validate
+with CEL on (the default), with --skip-cel, and kubeconform v0.7.0 -strict on the same files with
+the same schemas (CRDs from the schema locations, core kinds from clusterforge's cache, in
+kubeconform's layout), taken in turns, RUNS times each; figures are medians. kubeconform checks
+schemas only: no CEL rules, no chart values, no kustomize builds, no references.
+
+Run: python benchmarks/validate.py --schema-location CRDS [--schema-location CHARTS] [--kubeconform PATH]
+     [--baseline CHECKOUT] [--resources N] [--heavy N] [--jobs N] [--parsers]
+Schema locations default to $CLUSTERFORGE_SCHEMA_LOCATION (comma-separated); kubeconform to the
+one on PATH. --baseline times `python -m generator validate` of another clusterforge checkout (for
+instance `git archive main | tar -x -C /tmp/main`) on the mixed set too: before and after a change.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "schemas"
+sys.path.insert(0, str(ROOT))
+
+from generator.validate.kubeconform import arguments  # noqa: E402
+from generator.validate.locations import parse_location  # noqa: E402
+from generator.validate.model import DEFAULT_KUBERNETES_VERSION  # noqa: E402
+from generator.validate.schemas import CoreSchemas  # noqa: E402
+
 RUNS = 5
 PER_FILE = 50
 NAMESPACES = 20
@@ -161,36 +177,249 @@ def generate(root: Path, resources: int) -> int:
     for n in range(resources):
         app, kind = divmod(n, len(KINDS))
         documents.append(KINDS[kind].format(i=app, ns=f"team-{app % NAMESPACES}"))
+    return write_files(root, documents, "team")
+
+
+def write_files(root: Path, documents: list[str], folder: str) -> int:
+    """The documents, PER_FILE to a file, spread over NAMESPACES folders; how many were written."""
     for start in range(0, len(documents), PER_FILE):
         number = start // PER_FILE
-        target = root / f"team-{number % NAMESPACES}" / f"resources-{number:04d}.yaml"
+        target = root / f"{folder}-{number % NAMESPACES}" / f"resources-{number:04d}.yaml"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("---\n" + "---\n".join(documents[start : start + PER_FILE]))
     return len(documents)
 
 
-def locations() -> list[str]:
-    given = os.environ.get("CLUSTERFORGE_SCHEMA_LOCATION")
-    entries = [e for e in given.split(",") if e] if given else [str(SHARED / "crds"), str(SHARED)]
-    return [arg for entry in entries for arg in ("--schema-location", entry)]
+ROUTE = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: app-{i}
+  namespace: {ns}
+spec:
+  parentRefs:
+    - name: public
+      namespace: gateway
+      sectionName: https
+  hostnames:
+    - app-{i}.example.com
+  rules:
+    - name: api
+      matches:
+        - path:
+            type: PathPrefix
+            value: /api
+          headers:
+            - name: X-Tenant
+              value: team-{i}
+      filters:
+        - type: RequestHeaderModifier
+          requestHeaderModifier:
+            set:
+              - name: X-Route
+                value: app-{i}
+        - type: URLRewrite
+          urlRewrite:
+            path:
+              type: ReplacePrefixMatch
+              replacePrefixMatch: /
+      timeouts:
+        request: 30s
+        backendRequest: 10s
+      backendRefs:
+        - name: app-{i}
+          port: 80
+          weight: 90
+        - name: app-{i}
+          port: 8080
+          weight: 10
+    - name: legacy
+      matches:
+        - path:
+            type: Exact
+            value: /old
+      filters:
+        - type: RequestRedirect
+          requestRedirect:
+            path:
+              type: ReplaceFullPath
+              replaceFullPath: /new
+            statusCode: 301
+"""
+ROUTE_SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: app-{i}
+  namespace: {ns}
+spec:
+  selector:
+    app.kubernetes.io/name: app-{i}
+  ports:
+    - name: http
+      port: 80
+      targetPort: 8080
+    - name: admin
+      port: 8080
+      targetPort: 9090
+"""
+CLUSTER = """\
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: db-{i}
+  namespace: {ns}
+spec:
+  instances: 3
+  imageName: ghcr.io/cloudnative-pg/postgresql:17.2
+  primaryUpdateStrategy: unsupervised
+  bootstrap:
+    initdb:
+      database: app
+      owner: app
+      localeProvider: icu
+      icuLocale: en-US
+  postgresql:
+    parameters:
+      max_connections: "200"
+      shared_buffers: 256MB
+    synchronous:
+      method: any
+      number: 1
+  resources:
+    requests:
+      cpu: 100m
+      memory: 512Mi
+    limits:
+      memory: 1Gi
+  storage:
+    size: 10Gi
+  monitoring:
+    enablePodMonitor: true
+"""
+GATEWAY_DOC = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: public
+  namespace: gateway
+spec:
+  gatewayClassName: cilium
+  listeners:
+    - name: http
+      protocol: HTTP
+      port: 80
+    - name: https
+      protocol: HTTPS
+      port: 443
+      hostname: "*.example.com"
+      tls:
+        mode: Terminate
+        certificateRefs:
+          - name: wildcard-tls
+"""
 
 
-def program() -> list[str]:
-    script = Path(sys.executable).with_name("clusterforge")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "generator"]
+def generate_heavy(root: Path, count: int) -> int:
+    """``count`` HTTPRoutes and CNPG Clusters, the Services the routes send to, and their Gateway."""
+    documents = [GATEWAY_DOC]
+    for i in range(count):
+        ns = f"team-{i % NAMESPACES}"
+        documents += [ROUTE.format(i=i, ns=ns), ROUTE_SERVICE.format(i=i, ns=ns), CLUSTER.format(i=i, ns=ns)]
+    return write_files(root, documents, "part")
 
 
-def timed(tree: Path, cache: Path, jobs: int | None) -> float:
+def _environment(cache: Path, pythonpath: Path | None = None) -> dict[str, str]:
     # byte code is written (as after any install): a sandbox may forbid it by default
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "CLUSTERFORGE_SCHEMA_LOCATION")}
     env["CLUSTERFORGE_CACHE_DIR"] = str(cache)
-    args = [*program(), "validate", str(tree), *locations(), *(["--jobs", str(jobs)] if jobs else [])]
-    start = time.perf_counter()
-    proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False, cwd=tree)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"validate failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return elapsed
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    return env
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(args: list[str], env: dict[str, str], cwd: Path, ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process and the workers it waited for)."""
+    cpu, start = _cpu(), time.perf_counter()
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False, cwd=cwd)
+    elapsed, used = time.perf_counter() - start, _cpu() - cpu
+    if proc.returncode not in ok:
+        raise SystemExit(
+            f"{' '.join(args[:3])} failed ({proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        )
+    return elapsed, used
+
+
+def validate_runner(
+    tree: Path,
+    cache: Path,
+    locations: list[str],
+    jobs: int | None,
+    extra: tuple[str, ...] = (),
+    baseline: Path | None = None,
+) -> Callable[[], tuple[float, float]]:
+    args = [
+        sys.executable,
+        "-m",
+        "generator",
+        "validate",
+        str(tree),
+        *(a for loc in locations for a in ("--schema-location", loc)),
+    ]
+    args += [*(["--jobs", str(jobs)] if jobs else []), *extra]
+    env = _environment(cache, baseline)
+    return lambda: _timed(args, env, tree)
+
+
+def kubeconform_runner(
+    binary: str, tree: Path, cache: Path, locations: list[str], workers: int
+) -> Callable[[], tuple[float, float]]:
+    core = CoreSchemas(DEFAULT_KUBERNETES_VERSION, cache)
+    args = [binary, *arguments(core, [parse_location(loc) for loc in locations], DEFAULT_KUBERNETES_VERSION)]
+    args = [a for a in args if a not in ("-output", "json")]
+    args += ["-summary", "-n", str(workers), str(tree)]
+    return lambda: _timed(args, dict(os.environ), tree)
+
+
+def _line(label: str, runs: list[tuple[float, float]], count: int) -> str:
+    walls, cpus = [wall for wall, _ in runs], [cpu for _, cpu in runs]
+    median = statistics.median(walls)
+    return (
+        f"  {label:40} {median:6.3f} s wall (min {min(walls):.3f}, max {max(walls):.3f}), "
+        f"{statistics.median(cpus):6.3f} s CPU, {count / median:>7,.0f} resources/s"
+    )
+
+
+def measure(
+    title: str, tree: Path, count: int, runners: dict[str, Callable[[], tuple[float, float]]], runs: int
+) -> dict[str, list[tuple[float, float]]]:
+    for run in runners.values():
+        run()  # fills the schema cache and compiles byte code: not counted
+    times: dict[str, list[tuple[float, float]]] = {label: [] for label in runners}
+    for _ in range(runs):
+        for label, run in runners.items():  # in turns, so a busy machine slows each alike
+            times[label].append(run())
+    size = sum(p.stat().st_size for p in tree.rglob("*.yaml"))
+    files = len(list(tree.rglob("*.yaml")))
+    print(f"{title}: {count:,} resources in {files} files ({size / 1e6:.1f} MB); median of {runs} runs")
+    for label, values in times.items():
+        print(_line(label, values, count))
+    return times
+
+
+def _ratio(times: dict[str, list[tuple[float, float]]], label: str, reference: str) -> None:
+    """Ratios of medians, wall and CPU, and the median of the ratios of runs taken side by side (what a
+    machine whose load changes during the benchmark distorts least)."""
+    if label in times and reference in times:
+        wall = statistics.median(w for w, _ in times[label]) / statistics.median(w for w, _ in times[reference])
+        cpu = statistics.median(c for _, c in times[label]) / statistics.median(c for _, c in times[reference])
+        paired = statistics.median(a[0] / b[0] for a, b in zip(times[label], times[reference], strict=True))
+        print(f"  {label} / {reference}: {wall:.2f} wall ({paired:.2f} run by run), {cpu:.2f} CPU")
 
 
 PARSERS = """\
@@ -239,38 +468,51 @@ def parse_time(tree: Path, name: str) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--schema-location", action="append", default=[], help="CRD and chart schemas (repeatable)")
+    parser.add_argument("--kubeconform", default=shutil.which("kubeconform"), help="the kubeconform binary")
+    parser.add_argument("--baseline", type=Path, help="another clusterforge checkout to time on the mixed set")
     parser.add_argument("--resources", type=int, default=10_002)
+    parser.add_argument("--heavy", type=int, default=1_000, help="HTTPRoutes and CNPG Clusters in the CEL-heavy set")
+    parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: clusterforge decides)")
     parser.add_argument("--parsers", action="store_true", help="also time the YAML parsers alone on the tree")
     options = parser.parse_args()
+    given = os.environ.get("CLUSTERFORGE_SCHEMA_LOCATION", "")
+    locations = options.schema_location or [e for e in given.split(",") if e]
+    if not locations:
+        raise SystemExit("give the CRD and chart schemas: --schema-location DIR (or $CLUSTERFORGE_SCHEMA_LOCATION)")
+    workers = os.cpu_count() or 2
+    kubeconform = f"kubeconform v0.7.0 -strict -n {workers}"
+    if not options.kubeconform:
+        print("kubeconform: not found (--kubeconform PATH, or on PATH): the comparison is left out")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        tree = work / "tree"
-        count = generate(tree, options.resources)
-        size = sum(p.stat().st_size for p in tree.rglob("*.yaml"))
-        timed(tree, work / "cache-warm-up", options.jobs)  # compiles byte code; not counted
-        cold = []
-        for run in range(RUNS):
-            cache = work / f"cache-{run}"
-            cold.append(timed(tree, cache, options.jobs))
-        warm_cache = work / "cache-0"
-        warm = [timed(tree, warm_cache, options.jobs) for _ in range(RUNS)]
-        names = list(PARSER_NOTES) if options.parsers else ["yaml_rs"]
-        parses = {name: parse_time(tree, name) for name in names}
-        shutil.rmtree(tree)  # the benchmark's own scratch tree
-    files = -(-count // PER_FILE)
-    print(f"tree:  {count} resources in {files} files ({size / 1e6:.1f} MB), {PER_FILE} documents per file")
-    for label, times in (("cold", cold), ("warm", warm)):
-        median = statistics.median(times)
-        print(
-            f"{label}:  {median:.3f} s wall (median of {RUNS}; min {min(times):.3f}, max {max(times):.3f}), "
-            f"{count / median:,.0f} resources/s"
-        )
-    print("reference: kubeconform v0.7.0 -strict -n 2, schema checks only: 0.66 s for 10,002 such resources")
-    print("YAML parsing alone, one process (how fast this machine is right now, and the parsers compared):")
-    for name, seconds in parses.items():
-        shown = f"{seconds * 1000:6.0f} ms" if seconds is not None else "   not installed"
-        print(f"  {name:15s}{shown}   {PARSER_NOTES[name]}")
+        mixed, heavy, cache = work / "mixed", work / "heavy", work / "cache"
+        count = generate(mixed, options.resources)
+        heavy_count = generate_heavy(heavy, options.heavy)
+        for title, tree, total in (("mixed set", mixed, count), ("CEL-heavy set", heavy, heavy_count)):
+            runners = {
+                "clusterforge validate, CEL on": validate_runner(tree, cache, locations, options.jobs),
+                "clusterforge validate --skip-cel": validate_runner(
+                    tree, cache, locations, options.jobs, ("--skip-cel",)
+                ),
+            }
+            if options.baseline is not None and tree == mixed:
+                runners["baseline checkout, validate"] = validate_runner(
+                    tree, cache, locations, options.jobs, baseline=options.baseline
+                )
+            if options.kubeconform:
+                runners[kubeconform] = kubeconform_runner(options.kubeconform, tree, cache, locations, workers)
+            times = measure(title, tree, total, runners, options.runs)
+            _ratio(times, "clusterforge validate, CEL on", kubeconform)
+            _ratio(times, "clusterforge validate, CEL on", "clusterforge validate --skip-cel")
+            _ratio(times, "clusterforge validate --skip-cel", "baseline checkout, validate")
+        if options.parsers:
+            print("YAML parsing alone, one process (how fast this machine is right now, and the parsers compared):")
+            for name, note in PARSER_NOTES.items():
+                seconds = parse_time(mixed, name)
+                shown = f"{seconds * 1000:6.0f} ms" if seconds is not None else "   not installed"
+                print(f"  {name:15s}{shown}   {note}")
 
 
 if __name__ == "__main__":

@@ -561,6 +561,9 @@ def schema(models_file: bool) -> None:
 )
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Files not to read (relative path or name); repeatable.")
 @click.option("--jobs", type=click.IntRange(min=0), default=0, help="Worker processes [default: by input size].")
+@click.option(
+    "--skip-cel", is_flag=True, help="Do not evaluate the CEL rules (x-kubernetes-validations) of CRD schemas."
+)
 def validate(
     paths: tuple[Path, ...],
     schema_locations: tuple[str, ...],
@@ -573,6 +576,7 @@ def validate(
     repo_urls: tuple[str, ...],
     exclude: tuple[str, ...],
     jobs: int,
+    skip_cel: bool,
 ) -> None:
     """Validate a Flux or ArgoCD tree offline: schemas, kustomize builds, references between objects.
 
@@ -594,6 +598,7 @@ def validate(
             repo_urls=repo_urls,
             exclude=exclude,
             jobs=jobs,
+            skip_cel=skip_cel,
         )
         click.echo(outcome.text, nl=False)
         code = int(ExitCode.FINDINGS if outcome.failed else ExitCode.OK)
@@ -601,6 +606,35 @@ def validate(
             exit_now(code)  # skip freeing every object read, one by one
         if outcome.failed:
             sys.exit(code)
+
+    run(_debug(), action)
+
+
+@cli.group()
+def schemas() -> None:
+    """CRD schemas: the CEL rules (x-kubernetes-validations) of a schema folder."""
+
+
+@schemas.command("check")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def schemas_check(folder: Path) -> None:
+    """List every CEL rule of the JSON schemas under FOLDER with its status in validate.
+
+    Exits 1 when a rule cannot be evaluated (it does not compile, or calls a function clusterforge
+    does not provide) or a file cannot be read.
+    """
+
+    def action() -> None:
+        from generator.errors import UsageError  # noqa: PLC0415
+
+        if not folder.is_dir():
+            raise UsageError(f"{folder}: no such folder")
+        from generator.cel.catalog import check_folder  # noqa: PLC0415 - loads the CEL engine
+
+        report = check_folder(folder)
+        click.echo(report.text(), nl=False)
+        if report.failed:
+            sys.exit(int(ExitCode.FINDINGS))
 
     run(_debug(), action)
 

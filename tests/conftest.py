@@ -21,6 +21,9 @@ from generator.secrets.store import SecretsFile
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "demo"
+# CRD schemas (catalog layout) with their x-kubernetes-validations, for the CEL tests. The one place
+# tests name them: the lead switches this to the schemas the package bundles (issue 10) at merge.
+CRD_SCHEMAS = ROOT.parent / "shared" / "schemas" / "crds"
 EXAMPLE_FILES = ("cluster.example.yaml", "models.example.yaml")
 
 MINIMAL = """\

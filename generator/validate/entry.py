@@ -37,6 +37,7 @@ def run_validate(
     repo_urls: Sequence[str] = (),
     exclude: Sequence[str] = (),
     jobs: int = 0,
+    skip_cel: bool = False,
 ) -> Outcome:
     """Validate with the command's defaults: schema locations from the environment, the Kubernetes
     version and the output folder from a cluster.yaml in the working directory."""
@@ -50,6 +51,7 @@ def run_validate(
         repo_urls=tuple(repo_urls),
         exclude=tuple(exclude),
         jobs=jobs,
+        skip_cel=skip_cel,
     )
     if is_program():
         gc.disable()  # the process ends after this report: collections would only cost time

@@ -41,20 +41,26 @@ class Finding:
     resource: str  # "Kind/namespace/name", "Kind/name" when cluster-scoped, "" when not about one resource
     severity: Severity
     message: str
+    rule: str | None = None  # the CEL rule (x-kubernetes-validations) the finding is about
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         what = f"warning: {self.message}" if self.severity is Severity.WARNING else self.message
+        if self.rule:
+            what += f" (rule: {' '.join(self.rule.split())})"
         return f"{where}: {self.resource}: {what}" if self.resource else f"{where}: {what}"
 
     def as_json(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "file": self.file,
             "line": self.line,
             "resource": self.resource,
             "severity": self.severity.value,
             "message": self.message,
         }
+        if self.rule:
+            found["rule"] = self.rule
+        return found
 
 
 @dataclass(slots=True)
@@ -69,6 +75,7 @@ class Options:
     cache_dir: Path | None = None  # downloaded and derived schemas; see schemas.cache_dir()
     jobs: int = 0  # worker processes for reading and schema checks; 0 picks by input size
     shown_as: tuple[Path, str] | None = None  # show files under this folder with this prefix instead
+    skip_cel: bool = False  # leave the schemas' x-kubernetes-validations rules out
 
 
 @dataclass

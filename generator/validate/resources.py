@@ -122,14 +122,20 @@ class Resource:
         return resource_id(self.kind, self.namespace, self.name)
 
     def finding(
-        self, path: KeyPath, message: str, severity: Severity = Severity.ERROR, *, shown: KeyPath | None = None
+        self,
+        path: KeyPath,
+        message: str,
+        severity: Severity = Severity.ERROR,
+        *,
+        shown: KeyPath | None = None,
+        rule: str | None = None,
     ) -> Finding:
         """A finding at ``path`` (its line), the message led by the path (or by ``shown`` when given)."""
         where = dotted(path if shown is None else shown)
         text = f"{where}: {message}" if where else message
         if self.source is None:
-            return Finding(self.shown, None, self.id, severity, text)
-        return Finding(self.source.shown, self.source.line_of(path), self.id, severity, text)
+            return Finding(self.shown, None, self.id, severity, text, rule)
+        return Finding(self.source.shown, self.source.line_of(path), self.id, severity, text, rule)
 
     def get(self, *path: str | int) -> Any:
         return dig(self.data, path)

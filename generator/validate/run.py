@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.errors import KeyPath, UsageError
 from generator.validate import charts, ksops, refs_argocd, refs_flux, refs_network, refs_pods, sizes
+from generator.validate.celrules import prepare_rules, rule_problems, rule_violations
 from generator.validate.containment import Area, Refusals, SizeCheck, check_builds
 from generator.validate.documents import Source, parse_stream
 from generator.validate.fetch import Fetcher, cache_dir
@@ -36,7 +37,7 @@ from generator.validate.resources import (
 )
 from generator.validate.scan import DocRow, Task, doc_row, header, scan, source_of
 from generator.validate.schemacheck import hides_values, is_sops, violations, without_sops
-from generator.validate.schemas import CoreSchemas, SchemaStore, normalize_version
+from generator.validate.schemas import CoreSchemas, Lookup, SchemaStore, normalize_version
 
 if TYPE_CHECKING:
     from generator.validate.kustomize import Build
@@ -160,6 +161,8 @@ class Collected:
 
     resources: list[Resource] = field(default_factory=list)
     violations: list[tuple[Resource, KeyPath, Severity, str]] = field(default_factory=list)
+    rule_failures: list[tuple[Resource, KeyPath, Severity, str, str]] = field(default_factory=list)  # ..., CEL rule
+    rule_problems: dict[tuple[str, str], tuple[Resource, list[str]]] = field(default_factory=dict)  # by kind
     missing: dict[tuple[str, str], Missing] = field(default_factory=dict)
     covered_rows: dict[str, list[DocRow]] = field(default_factory=dict)  # by absolute path
     read_errors: list[tuple[str, Finding]] = field(default_factory=list)  # by absolute path
@@ -182,8 +185,13 @@ def _merge(result: dict[str, Any], collected: Collected) -> None:
         resource = Resource(group_of(row[6]), row[7], row[8], row[9], row[10], source_of(row), row[1], row[0])
         resources[number] = resource
         collected.resources.append(resource)
-    for number, path, severity, message in result["violations"]:
-        collected.violations.append((resources[number], tuple(path), Severity(severity), message))
+    for number, path, severity, message, rule in result["violations"]:
+        if rule is None:
+            collected.violations.append((resources[number], tuple(path), Severity(severity), message))
+        else:
+            collected.rule_failures.append((resources[number], tuple(path), Severity(severity), message, rule))
+    for key, (first, problems) in result["problems"].items():
+        collected.rule_problems.setdefault((key[0], key[1]), (resources[first], problems))
     for path, shown, line, message in result["errors"]:
         collected.read_errors.append((path, Finding(shown, line, "", Severity.ERROR, message)))
     for key, (count, first, unavailable, broken) in result["missing"].items():
@@ -249,11 +257,28 @@ def _check_built(
             continue
         for path, severity, message in violations(lookup.validator, data, sops, hides_values(api_version, kind)):
             collected.violations.append((resource, path, severity, message))
+        if lookup.rules is not None:
+            _check_rules(lookup, resource, data, _valid(lookup, data), collected, sops)
+
+
+def _check_rules(
+    lookup: Lookup, resource: Resource, data: Any, valid: bool, collected: Collected, sops: bool = False
+) -> None:
+    """The object's CEL rules, and once per kind the rules its schema cannot evaluate."""
+    kind = (str(data.get("apiVersion", "")), resource.kind)
+    collected.rule_problems.setdefault(kind, (resource, rule_problems(lookup)))
+    for path, severity, message, rule in rule_violations(lookup, data, valid, sops):
+        collected.rule_failures.append((resource, path, severity, message, rule))
 
 
 def _schema_findings(collected: Collected, policy: MissingSchemas, version: str, report: Report) -> Iterator[Finding]:
     for resource, path, severity, message in collected.violations:
         yield resource.finding(path, message, severity)
+    for resource, path, severity, message, rule in collected.rule_failures:
+        yield resource.finding(path, message, severity, rule=rule)
+    for first, problems in collected.rule_problems.values():
+        for problem in problems:
+            yield first.finding((), problem, Severity.WARNING)
     for (api_version, kind), missing in sorted(collected.missing.items()):
         what = Kind.parse(api_version, kind)
         if missing.broken:
@@ -334,7 +359,7 @@ def _validate(paths: Sequence[Path], options: Options) -> Report:
     files, findings = area.readable(collect_files(paths, options.exclude), show)
     cache = cache_dir(options.cache_dir)
     core = CoreSchemas(version, cache)
-    store = SchemaStore(core, locations, Fetcher(cache))
+    store = SchemaStore(core, locations, Fetcher(cache), cel=not options.skip_cel)
     object_store = store if options.engine is Engine.BUILTIN else None  # kubeconform checks objects itself
     report = Report(files=len(files))
     plan = plan_files(files, show, findings, area)
@@ -352,6 +377,8 @@ def _validate(paths: Sequence[Path], options: Options) -> Report:
     readable = [(f, size) for f, size in zip(plan.resource_files, file_sizes, strict=True) if f not in refusals.hostile]
     tasks = [Task(str(f), show(f), f not in plan.covered or f in unbuilt) for f, _ in readable]
     chunks = split_by_size(tasks, [size for _, size in readable], jobs) if tasks else []
+    if object_store is not None and not options.skip_cel and len(chunks) > 1:
+        prepare_rules()  # once, before the workers fork, rather than once in each of them
     # workers send back only what the cross-checks read, unless kubeconform needs whole documents
     forked = Forked(partial(scan, store=object_store, pruned=object_store is not None), chunks[1:])  # before any thread
     builds = _start_builds(to_build, {d: show(d) for d in to_build}, frozenset(plan.ksops_plan.plugin_builds))
@@ -382,6 +409,8 @@ def _validate(paths: Sequence[Path], options: Options) -> Report:
         from generator.validate import kubeconform  # noqa: PLC0415 - only for that engine
 
         kubeconform.check(collected, core, locations, version)
+        if not options.skip_cel:  # kubeconform ignores x-kubernetes-validations: evaluated here
+            _rules_beside_kubeconform(collected, store)
     findings.extend(_schema_findings(collected, options.missing_schemas, version, report))
     inventory = Inventory(collected.resources)
     findings.extend(_checked_in_parts(inventory, repo, store, jobs))
@@ -389,6 +418,24 @@ def _validate(paths: Sequence[Path], options: Options) -> Report:
     report.inventory = inventory
     report.findings = sorted(set(findings), key=lambda f: (f.file, f.line or 0, f.resource, f.message))
     return report
+
+
+def _rules_beside_kubeconform(collected: Collected, store: SchemaStore) -> None:
+    """The CEL rules of every object whose schema has some, when kubeconform checked the schemas."""
+    for resource in list(collected.resources):
+        api_version = resource.data.get("apiVersion")
+        if not isinstance(api_version, str):
+            continue
+        lookup = store.for_kind(api_version, resource.kind)
+        if lookup.rules is not None:
+            _check_rules(lookup, resource, resource.data, _valid(lookup, resource.data), collected)
+
+
+def _valid(lookup: Lookup, data: Any) -> bool:
+    try:
+        return lookup.validator is not None and bool(lookup.validator.is_valid(data))
+    except ValueError:  # a key that is not a string
+        return False
 
 
 def _about_files(refusals: Refusals, collected: Collected, plan: Plan) -> list[Finding]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.validate.celrules import rule_problems, rule_violations
 from generator.validate.documents import Document, Source, parse_stream
 from generator.validate.resources import prune
 from generator.validate.schemacheck import hides_values, is_sops, violations, without_sops
@@ -69,9 +70,10 @@ def source_of(row: DocRow) -> Source:
 def scan(tasks: list[Task], store: SchemaStore | None, pruned: bool) -> dict[str, Any]:
     """Read and check ``tasks``; ``store`` None reads only (another engine checks schemas)."""
     docs: list[DocRow] = []
-    violations_found: list[tuple[int, tuple[str | int, ...], str, str]] = []
+    violations_found: list[tuple[int, tuple[str | int, ...], str, str, str | None]] = []  # ..., CEL rule
     errors: list[tuple[str, str, int | None, str]] = []  # path, shown, line, message
     missing: dict[tuple[str, str], list[Any]] = {}
+    problems: dict[tuple[str, str], tuple[int, list[str]]] = {}  # CEL rules a kind's schema cannot evaluate
     for task in tasks:
         documents, read_errors = parse_stream(Path(task.path), task.shown)
         errors += [(task.path, e.shown, e.line, e.message) for e in read_errors]
@@ -98,10 +100,15 @@ def scan(tasks: list[Task], store: SchemaStore | None, pruned: bool) -> dict[str
                 entry[0] += 1
                 continue
             try:
-                if validator.is_valid(data):  # the common case, without a generator per document
-                    continue
+                valid = validator.is_valid(data)  # the common case, without a generator per document
             except ValueError:
-                pass  # a key that is not a string: violations() deals with it
-            for path, severity, message in violations(validator, data, sops, hides_values(head[0], head[1])):
-                violations_found.append((number, path, severity.value, message))
-    return {"docs": docs, "violations": violations_found, "errors": errors, "missing": missing}
+                valid = False  # a key that is not a string: violations() deals with it
+            if not valid:
+                for path, severity, message in violations(validator, data, sops, hides_values(head[0], head[1])):
+                    violations_found.append((number, path, severity.value, message, None))
+            if lookup.rules is not None:
+                if (head[0], head[1]) not in problems:
+                    problems[(head[0], head[1])] = (number, rule_problems(lookup))
+                for path, severity, message, rule in rule_violations(lookup, data, valid, sops):
+                    violations_found.append((number, path, severity.value, message, rule))
+    return {"docs": docs, "violations": violations_found, "errors": errors, "missing": missing, "problems": problems}

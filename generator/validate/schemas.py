@@ -25,6 +25,8 @@ from generator.validate.locations import STANDALONE_LAYOUT, Kind, Location, expa
 if TYPE_CHECKING:
     import jsonschema_rs
 
+    from generator.cel.validator import SchemaRules
+
 _DEFS_REF = "/api/_definitions.json#/$defs/"
 _EXTERNAL_REF = re.compile(r'"\$ref"\s*:\s*"[^#"]')
 _VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.0-local-strict$")
@@ -152,6 +154,8 @@ class Lookup:
     where: str = ""  # where the schema came from
     unavailable: str = ""  # set when a schema may exist but could not be had (network, unreadable)
     broken: str = ""  # set when a schema was found but cannot be compiled
+    rules: SchemaRules | None = None  # its x-kubernetes-validations, compiled (None: it has none, or CEL is off)
+    schema: str | dict[str, Any] | None = None  # the schema itself, kept (unparsed) only when it holds CEL rules
 
 
 @dataclass
@@ -159,13 +163,17 @@ class SchemaStore:
     core: CoreSchemas
     locations: list[Location]
     fetcher: Fetcher
+    cel: bool = True  # compile the schemas' CEL rules beside them
     _kinds: dict[tuple[str, str], Lookup] = field(default_factory=dict)
     _charts: dict[tuple[str, str], Lookup] = field(default_factory=dict)
 
     def for_kind(self, api_version: str, kind_name: str) -> Lookup:
         key = (api_version, kind_name)
         if key not in self._kinds:
-            self._kinds[key] = self._find(Kind.parse(api_version, kind_name))
+            lookup = self._find(Kind.parse(api_version, kind_name))
+            if self.cel and lookup.validator is not None:
+                lookup.rules = _rules_of(lookup)
+            self._kinds[key] = lookup
         return self._kinds[key]
 
     def _find(self, kind: Kind) -> Lookup:
@@ -333,6 +341,20 @@ def _ecma_patterns(node: Any) -> Any:
     return node
 
 
+_RULES_KEY = "x-kubernetes-validations"
+
+
+def _rules_of(lookup: Lookup) -> SchemaRules | None:
+    """The CEL rules of a found schema, compiled (once per kind and process), or None when it has none."""
+    schema = lookup.schema
+    if schema is None:
+        return None
+    from generator.cel.validator import SchemaRules  # noqa: PLC0415 - the CEL engine loads only for rules
+
+    rules = SchemaRules(json.loads(schema) if isinstance(schema, str) else schema)
+    return rules if rules.count else None
+
+
 def _compile(
     schema: str | dict[str, Any], where: str, base: str | None = None, resources: list[tuple[str, Any]] | None = None
 ) -> Lookup:
@@ -361,4 +383,7 @@ def _compile(
     except (ValueError, jsonschema_rs.ReferencingError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return Lookup(None, where, broken=f"schema {where} cannot be used: {first}")
-    return Lookup(validator, where)
+    found = Lookup(validator, where)
+    if _RULES_KEY in schema if isinstance(schema, str) else _RULES_KEY in json.dumps(schema):
+        found.schema = schema
+    return found
