@@ -476,6 +476,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: clusterforge decides)")
     parser.add_argument("--parsers", action="store_true", help="also time the YAML parsers alone on the tree")
+    parser.add_argument(
+        "--schema-location", action="append", default=[], help="chart values schemas (repeatable; see above)"
+    )
     options = parser.parse_args()
     given = os.environ.get("CLUSTERFORGE_SCHEMA_LOCATION", "")
     locations = options.schema_location or [e for e in given.split(",") if e]

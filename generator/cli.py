@@ -532,7 +532,12 @@ def schema(models_file: bool) -> None:
     multiple=True,
     metavar="LOCATION",
     help="Folder, URL or kubeconform template for CRD and chart schemas; repeatable, tried in order "
-    "[default: $CLUSTERFORGE_SCHEMA_LOCATION, comma-separated].",
+    "after the bundled schemas [default: $CLUSTERFORGE_SCHEMA_LOCATION, comma-separated].",
+)
+@click.option(
+    "--no-bundled-schemas",
+    is_flag=True,
+    help="Do not use the CRD schemas clusterforge ships (e.g. to check against newer operator versions).",
 )
 @click.option(
     "--kubernetes-version",
@@ -567,6 +572,7 @@ def schema(models_file: bool) -> None:
 def validate(
     paths: tuple[Path, ...],
     schema_locations: tuple[str, ...],
+    no_bundled_schemas: bool,
     kubernetes_version: str | None,
     ignore_missing_schemas: bool,
     strict: bool,
@@ -589,6 +595,7 @@ def validate(
         outcome = run_validate(
             paths,
             schema_locations=schema_locations,
+            bundled_schemas=not no_bundled_schemas,
             kubernetes_version=kubernetes_version,
             ignore_missing_schemas=ignore_missing_schemas,
             strict=strict,
@@ -612,7 +619,7 @@ def validate(
 
 @cli.group()
 def schemas() -> None:
-    """CRD schemas: the CEL rules (x-kubernetes-validations) of a schema folder."""
+    """CRD schemas: make them from CustomResourceDefinitions; list the CEL rules of a schema folder."""
 
 
 @schemas.command("check")
@@ -635,6 +642,40 @@ def schemas_check(folder: Path) -> None:
         click.echo(report.text(), nl=False)
         if report.failed:
             sys.exit(int(ExitCode.FINDINGS))
+
+    run(_debug(), action)
+
+
+@schemas.command("extract")
+@click.argument("inputs", nargs=-1, metavar="[PATH|-]...")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write <group>/<kind>_<version>.json into (a schema location for validate and kubeconform).",
+)
+def schemas_extract(inputs: tuple[str, ...], output: Path) -> None:
+    """Write one JSON schema per served version of each CRD in PATHs (files, folders, - for stdin).
+
+    Reads multi-document streams, `kubectl get crd -o yaml` lists and Helm charts (template lines
+    are skipped). Nothing is written when an input is wrong.
+    """
+
+    def action() -> None:
+        from generator.crds.extract import extract  # noqa: PLC0415
+
+        stdin_text = sys.stdin.read() if "-" in inputs else None
+        extraction = extract(inputs, output, stdin_text)
+        for note in extraction.notes:
+            click.echo(f"note: {note}", err=True)
+        for relative in extraction.written:
+            click.echo(f"wrote {output / relative}")
+        kinds = len({(schema.group, schema.kind) for schema in extraction.schemas})
+        click.echo(
+            f"{len(extraction.schemas)} schemas of {kinds} kinds in {output} "
+            f"({len(extraction.written)} written, {len(extraction.unchanged)} unchanged)"
+        )
 
     run(_debug(), action)
 

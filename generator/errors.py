@@ -87,6 +87,14 @@ class SettingsError(UsageError):
         return [str(p) for p in self.problems]
 
 
+class InputError(SettingsError):
+    """Everything wrong with input files that are not the settings (CRDs to extract), one line each."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        super().__init__(problems)
+        self.args = (f"{len(self.problems)} problem(s) in the input",)
+
+
 def _problem_order(p: Problem) -> tuple[str, int, int, str, str]:
     return (p.file, p.line or 0, p.col or 0, p.path, p.message)
 

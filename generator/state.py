@@ -62,10 +62,26 @@ def code_digest() -> str:
         templates = _PACKAGE.parent / "templates"
     digest = hashlib.sha256()
     for root in (_PACKAGE, templates):
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        for relative in _code_files(root):
+            digest.update(relative.encode() + b"\0" + (root / relative).read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+# megabytes a no-op need not read or even list: the upstream CRD files (a local, gitignored folder) and the bundled
+# schemas, whose sha256s the bundle's index.json holds (and that one is read)
+_NOT_DIGESTED = frozenset({"crds/upstream", "crds/bundled"})
+_DIGESTED_INSTEAD = ("crds/bundled/index.json",)
+
+
+def _code_files(root: Path) -> list[str]:
+    """The files under ``root`` that make up clusterforge, as sorted relative paths."""
+    files = [name for name in _DIGESTED_INSTEAD if (root / name).is_file()]
+    for folder, dirs, names in os.walk(root):
+        base = os.path.relpath(folder, root)
+        prefix = "" if base == "." else base.replace(os.sep, "/") + "/"
+        dirs[:] = [d for d in dirs if d != "__pycache__" and prefix + d not in _NOT_DIGESTED]
+        files += [prefix + name for name in names]
+    return sorted(files)
 
 
 def state_path(config: Path) -> Path:

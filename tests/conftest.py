@@ -21,9 +21,19 @@ from generator.secrets.store import SecretsFile
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "demo"
-# CRD schemas (catalog layout) with their x-kubernetes-validations, for the CEL tests. The one place
-# tests name them: the lead switches this to the schemas the package bundles (issue 10) at merge.
-CRD_SCHEMAS = ROOT.parent / "shared" / "schemas" / "crds"
+# CRD schemas (catalog layout) with their x-kubernetes-validations, for the CEL tests: the ones the
+# package bundles
+CRD_SCHEMAS = ROOT / "generator" / "crds" / "bundled"
+# a chart values schema of the tests' own, as a schema location: charts/demo-app/1.0.0 (written for the
+# tests, the shape of app-template's), for tests of the values check itself
+FIXTURE_SCHEMAS = ROOT / "tests" / "fixtures" / "schemas"
+# CRDs written for the tests: widgets.example.org.yaml
+FIXTURE_CRDS = ROOT / "tests" / "fixtures" / "crds"
+CHART_SCHEMAS = ("--schema-location", str(FIXTURE_SCHEMAS))
+# upstream's app-template 4.1.1 values schema (bjw-s) is not kept in the repository: tests that need that
+# chart's real schema read it from the schema location this variable names (CI sets it)
+APP_TEMPLATE_ENV = "CLUSTERFORGE_TEST_CHART_SCHEMAS"
+APP_TEMPLATE_SCHEMA = "charts/app-template/4.1.1/values.schema.json"
 EXAMPLE_FILES = ("cluster.example.yaml", "models.example.yaml")
 
 MINIMAL = """\
@@ -74,6 +84,51 @@ def copy_example(root: Path) -> None:
 def _demo_key_private() -> None:
     # git cannot store mode 0600; clusterforge refuses keys others can read
     os.chmod(DEMO / "age.key", 0o600)
+
+
+def app_template_schemas() -> Path:
+    """The schema location holding app-template 4.1.1's values schema, from CLUSTERFORGE_TEST_CHART_SCHEMAS;
+    without it the test is skipped, or fails where CLUSTERFORGE_REQUIRE_CHART_SCHEMAS=1 (CI)."""
+    given = os.environ.get(APP_TEMPLATE_ENV, "")
+    problem = f"{APP_TEMPLATE_ENV} is not set" if not given else ""
+    if given and not (Path(given) / APP_TEMPLATE_SCHEMA).is_file():
+        problem = f"{APP_TEMPLATE_ENV}={given} holds no {APP_TEMPLATE_SCHEMA}"
+    if problem:
+        if os.environ.get("CLUSTERFORGE_REQUIRE_CHART_SCHEMAS") == "1":
+            pytest.fail(f"CLUSTERFORGE_REQUIRE_CHART_SCHEMAS=1 but {problem}")
+        pytest.skip(f"{problem}: a schema location with upstream's app-template 4.1.1 values schema")
+    return Path(given).resolve()
+
+
+@pytest.fixture
+def app_template_location() -> tuple[str, str]:
+    """`--schema-location` for app-template 4.1.1's values schema (see app_template_schemas)."""
+    return ("--schema-location", str(app_template_schemas()))
+
+
+@pytest.fixture(scope="session")
+def extracted_schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A schema folder made at test time with `schemas extract` from the tests' own CRDs, the bundled CRD
+    schemas copied beside them and the tests' own chart values schemas."""
+    from generator.crds import BUNDLED
+    from generator.crds.extract import extract
+
+    folder = tmp_path_factory.mktemp("schemas")
+    shutil.copytree(BUNDLED, folder, dirs_exist_ok=True)
+    extract([str(FIXTURE_CRDS)], folder)
+    shutil.copytree(FIXTURE_SCHEMAS / "charts", folder / "charts")
+    return folder
+
+
+def kubeconform_program() -> str:
+    """The kubeconform binary on PATH; without one the test is skipped, or fails where
+    CLUSTERFORGE_REQUIRE_KUBECONFORM=1 (CI builds the real one and sets it)."""
+    found = shutil.which("kubeconform")
+    if found is None:
+        if os.environ.get("CLUSTERFORGE_REQUIRE_KUBECONFORM") == "1":
+            pytest.fail("CLUSTERFORGE_REQUIRE_KUBECONFORM=1 but there is no kubeconform on PATH")
+        pytest.skip("no kubeconform binary on PATH (CI builds one)")
+    return found
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from kubesealpy import SealingScope, Unsealer
 
+from generator.crds import BUNDLED
 from generator.engines.argocd import ArgoCDEngine
 from generator.engines.order import sync_order
 from generator.errors import ClusterforgeError
@@ -31,11 +32,10 @@ from generator.outputs import PlainFile
 from generator.secrets.providers.external import ExternalProvider
 from generator.settings.models import Settings
 from generator.stack import App, Chart, Manifest, Stack
+from tests.conftest import CHART_SCHEMAS as LOCATIONS
 from tests.conftest import DEMO, ROOT, Repo, copy_example, decrypt_with_sops, run_cli, tree_bytes
 
 GOLDEN = ROOT / "tests" / "golden" / "argocd"
-SCHEMAS = ROOT.parent / "shared" / "schemas"
-LOCATIONS = ("--schema-location", str(SCHEMAS / "crds"), "--schema-location", str(SCHEMAS))
 FLUX_ONLY = re.compile(r"(^|/)(ks\.yaml|namespace\.yaml|helmrelease\.yaml|ocirepository\.yaml|helmrepository\.yaml)$")
 HOOK = "argocd.argoproj.io/hook"
 WAVE = "argocd.argoproj.io/sync-wave"
@@ -151,9 +151,9 @@ def documents(output: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield path.relative_to(output).as_posix(), document
 
 
-def test_argocd_documents_pass_the_shared_crd_schemas(argocd_example: Path) -> None:
-    """Every Application and the AppProject against ../shared/schemas/crds/argoproj.io, directly."""
-    crds = SCHEMAS / "crds" / "argoproj.io"
+def test_argocd_documents_pass_the_bundled_crd_schemas(argocd_example: Path) -> None:
+    """Every Application and the AppProject against the bundled argoproj.io schemas (ArgoCD 2.8), directly."""
+    crds = BUNDLED / "argoproj.io"
     validators = {
         kind: jsonschema_rs.validator_for(json.loads((crds / f"{kind.lower()}_v1alpha1.json").read_text()))
         for kind in ("Application", "AppProject")

@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 
 from generator.validate.rendered import mount_point
-from tests.conftest import ROOT, make_repo, run_cli
+from tests.conftest import make_repo, run_cli
 
 REPO_URL = "https://github.com/example/fleet.git"
-SCHEMAS = ROOT.parent / "shared" / "schemas"
-LOCATIONS = ("--schema-location", str(SCHEMAS / "crds"), "--schema-location", str(SCHEMAS))
 KSOPS = """\
 apiVersion: viaduct.ai/v1
 kind: ksops
@@ -64,6 +62,15 @@ def write(root: Path, files: dict[str, str]) -> None:
         target = root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(textwrap.dedent(text))
+
+
+LOCATIONS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _test_schemas(extracted_schemas: Path) -> None:
+    """ApplicationSet is not bundled (clusterforge renders none): its schema comes from a CRD written for the tests."""
+    LOCATIONS[:] = ["--schema-location", str(extracted_schemas)]
 
 
 def validate(root: Path, *args: str) -> list[str]:

@@ -23,10 +23,9 @@ from tests.conftest import BASE_SECRETS, EXAMPLE_FILES, ROOT, Repo, git, make_re
 from tests.test_argocd import demo_controller_key, unsealed
 from tests.test_validate import LOCATIONS as CRD_LOCATIONS
 
-# the bjw-s app-template 4.1.1 values schema, vendored from upstream: charts/app-template/4.1.1/values.schema.json
-APP_TEMPLATE_SCHEMAS = ROOT / "tests" / "fixtures" / "schemas"
-# first; then the CRD schemas the other tests use (tests/test_validate.py says where they come from)
-LOCATIONS = ("--schema-location", str(APP_TEMPLATE_SCHEMAS), *CRD_LOCATIONS)
+# the schema locations the other tests use (tests/test_validate.py says where they come from); the tests
+# that check values against upstream's app-template 4.1.1 schema put its location first (app_template_env)
+LOCATIONS = tuple(CRD_LOCATIONS)
 SCHEMA_ENV = ",".join(LOCATIONS[1::2])  # the same, as CLUSTERFORGE_SCHEMA_LOCATION for configure
 REPOSITORY = "https://github.com/example/home-ops.git"
 APPS = "kubernetes/apps"
@@ -190,6 +189,13 @@ def schema_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLUSTERFORGE_SCHEMA_LOCATION", SCHEMA_ENV)
 
 
+@pytest.fixture
+def app_template_env(monkeypatch: pytest.MonkeyPatch, app_template_location: tuple[str, str]) -> Path:
+    """As schema_env, upstream's app-template 4.1.1 values schema first; its location."""
+    monkeypatch.setenv("CLUSTERFORGE_SCHEMA_LOCATION", f"{app_template_location[1]},{SCHEMA_ENV}")
+    return Path(app_template_location[1])
+
+
 def configured(repo: Repo, *args: str) -> str:
     result = repo.configure(*args)
     assert result.exit_code == 0, result.output
@@ -235,7 +241,7 @@ def test_the_example_with_own_apps_passes_validate_strict(rendered: dict[str, Re
 
 @pytest.mark.parametrize("engine", ["flux", "argocd"])
 def test_validate_checks_the_apps_values_against_the_app_template_schema(
-    rendered: dict[str, Repo], engine: str, tmp_path: Path
+    rendered: dict[str, Repo], engine: str, tmp_path: Path, app_template_location: tuple[str, str]
 ) -> None:
     """The same tree with one wrong value: validate finds it through the app-template schema location."""
     copy = tmp_path / "copy"
@@ -244,7 +250,7 @@ def test_validate_checks_the_apps_values_against_the_app_template_schema(
         copy / "output" / (f"{APPS}/echo/echo/app/helmrelease.yaml" if engine == "flux" else "argocd/apps/echo.yaml")
     )
     target.write_text(re.sub(r"(?m)^( *)tag: '37'$", r"\g<0>\n\1pullPolicy: Sometimes", target.read_text()))
-    result = Repo(copy).cli("validate", "output", "--strict", *LOCATIONS)
+    result = Repo(copy).cli("validate", "output", "--strict", *app_template_location, *LOCATIONS)
     assert result.exit_code == 1, result.output
     assert '"Sometimes" is not one of "Always", "IfNotPresent" or "Never" (chart app-template 4.1.1' in result.output
 
@@ -574,9 +580,9 @@ def line_of(text: str, needle: str) -> int:
     return text.splitlines().index(needle) + 1
 
 
-def test_values_the_chart_schema_refuses_are_located_errors(tmp_path: Path, schema_env: None) -> None:
+def test_values_the_chart_schema_refuses_are_located_errors(tmp_path: Path, app_template_env: Path) -> None:
     schema = chart_schemas().for_chart("app-template", "4.1.1")
-    assert schema.where == str(APP_TEMPLATE_SCHEMAS / "charts/app-template/4.1.1/values.schema.json")
+    assert schema.where == str(app_template_env / "charts/app-template/4.1.1/values.schema.json")
     apps = OWN_APPS.replace("tag: v1.10.3}", "tag: v1.10.3, pullPolicy: Sometimes}").replace(
         "            http: {port: 80}", "            http: {port: 80, protocl: TCP}"
     )
@@ -596,7 +602,9 @@ def test_values_the_chart_schema_refuses_are_located_errors(tmp_path: Path, sche
     ]
 
 
-def test_a_value_from_the_secrets_file_at_a_path_the_schema_lacks_is_refused(tmp_path: Path, schema_env: None) -> None:
+def test_a_value_from_the_secrets_file_at_a_path_the_schema_lacks_is_refused(
+    tmp_path: Path, app_template_env: Path
+) -> None:
     apps = (
         OWN_APPS
         + "    secret_values:\n      controllers: {main: {containers: {main: {image: {tagg: whoami_token}}}}}\n"
@@ -609,6 +617,48 @@ def test_a_value_from_the_secrets_file_at_a_path_the_schema_lacks_is_refused(tmp
         f"cluster.yaml:{row}:56: apps[1].secret_values.controllers.main.containers.main.image.tagg: unknown field "
         "(not in the schema) (chart app-template 4.1.1 values schema)"
     ]
+
+
+DEMO_APP = """
+apps:
+  - name: demo
+    namespace: demo
+    chart:
+      repository: oci://ghcr.io/example/charts
+      name: demo-app
+      version: 1.0.0
+    values:
+      controllers:
+        main:
+          replicas: two
+          containers:
+            main:
+              image: {repository: ghcr.io/example/demo, tag: "1"}
+    secret_values:
+      controllers: {main: {containers: {main: {image: {tagg: whoami_token}}}}}
+"""
+
+
+def test_values_are_checked_against_the_chart_schema_the_locations_hold(tmp_path: Path, schema_env: None) -> None:
+    """The mechanism, on the tests' own chart schema (tests/fixtures/schemas/charts/demo-app/1.0.0): values
+    and values from the secrets file are checked, each wrong one at its line, nothing written."""
+    repo = own_apps_repo(tmp_path / "repo", "flux", apps=DEMO_APP, own={})
+    text = repo.config.read_text()
+    replicas = line_of(text, "          replicas: two")
+    tagg = line_of(text, "      controllers: {main: {containers: {main: {image: {tagg: whoami_token}}}}}")
+    why = "(chart demo-app 1.0.0 values schema)"
+    assert refused(repo).splitlines() == [
+        f'cluster.yaml:{replicas}:21: apps[0].values.controllers.main.replicas: "two" is not of types "null", '
+        f'"integer" {why}',
+        f"cluster.yaml:{tagg}:56: apps[0].secret_values.controllers.main.containers.main.image.tagg: unknown field "
+        f"(not in the schema) {why}",
+    ]
+    fixed = text.replace("replicas: two", "replicas: 2").replace(
+        "{image: {tagg: whoami_token}}", "{env: {TOKEN: whoami_token}}"
+    )
+    repo.config.write_text(fixed)
+    result = repo.configure()
+    assert result.exit_code == 0, result.output
 
 
 # (engine, what the settings change from -> to, the changed line, its column and what follows the key path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -25,6 +26,10 @@ def test_wheel_renders_the_example_outside_the_checkout(tmp_path: Path) -> None:
     assert "generator/models.example.yaml" in names
     assert "generator/templates/files/message_trimming.py" in names
     assert "generator/versions.yaml" in names
+    # the bundled CRD schemas ship; the upstream CRD files they are made from stay in the repository
+    assert "generator/crds/bundled/index.json" in names
+    assert "generator/crds/bundled/postgresql.cnpg.io/cluster_v1.json" in names
+    assert not [name for name in names if name.startswith("generator/crds/upstream/")]
 
     site = tmp_path / "site"
     subprocess.run(
@@ -54,9 +59,25 @@ def test_wheel_renders_the_example_outside_the_checkout(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+    assert "no schema checked" not in proc.stderr  # the installed package checks every kind it renders
     plain = sorted(p.relative_to(ROOT / "output").as_posix() for p in (ROOT / "output").rglob("*") if p.is_file())
     rendered = sorted(p.relative_to(work / "output").as_posix() for p in (work / "output").rglob("*") if p.is_file())
     assert rendered == plain
     for path in plain:
         if not path.endswith(".sops.yaml"):
             assert (work / "output" / path).read_bytes() == (ROOT / "output" / path).read_bytes(), path
+
+
+def test_nothing_but_ci_needs_the_team_workbench() -> None:
+    """A user has none of the team's workbench (the shared/ folder beside a CI checkout): README, Taskfile,
+    tests, benchmarks and the package never name it; only .ci/run may, for CI extras."""
+    workbench = re.compile(r"\.\./shared|[\"']shared[\"']\s*/")
+    files = [
+        ROOT / "README.md",
+        ROOT / "Taskfile.yml",
+        ROOT / "pyproject.toml",
+        *ROOT.glob("tests/**/*.py"),
+        *ROOT.glob("benchmarks/**/*.py"),
+        *ROOT.glob("generator/**/*.py"),
+    ]
+    assert [str(p.relative_to(ROOT)) for p in files if workbench.search(p.read_text())] == []

@@ -22,12 +22,12 @@ from kubesealpy import SealedSecret, SealingScope, Unsealer
 from kubesealpy.exceptions import KubesealPyError
 
 from generator.cli import cli
-from tests.conftest import BASE_SECRETS, LITELLM_SECRET_DATA, MINIMAL, ROOT, Repo, git, make_repo, tree_bytes
+from generator.crds import BUNDLED
+from tests.conftest import BASE_SECRETS, LITELLM_SECRET_DATA, MINIMAL, Repo, git, make_repo, tree_bytes
 
 HEAD = MINIMAL.split("models:")[0]
 MODELS = "models:" + MINIMAL.split("models:")[1]
 APP = "kubernetes/apps/ai-system/litellm/app"
-SCHEMAS = ROOT.parent / "shared" / "schemas" / "crds"
 
 
 def controller_key(root: Path) -> tuple[rsa.RSAPrivateKey, Path]:
@@ -163,7 +163,7 @@ def eso_repo(root: Path, extra_models: str = "") -> Repo:
 def schema_for(doc: dict[str, Any]) -> Any:
     group, version = doc["apiVersion"].split("/")
     return jsonschema_rs.validator_for(
-        json.loads((SCHEMAS / group / f"{doc['kind'].lower()}_{version}.json").read_text())
+        json.loads((BUNDLED / group / f"{doc['kind'].lower()}_{version}.json").read_text())
     )
 
 

@@ -14,10 +14,9 @@ import pytest
 
 from generator.validate.model import MissingSchemas, Options
 from generator.validate.run import validate
-from tests.conftest import ROOT, git, run_cli
+from tests.conftest import CHART_SCHEMAS as LOCATIONS
+from tests.conftest import FIXTURE_SCHEMAS, ROOT, git, kubeconform_program, run_cli
 
-SCHEMAS = ROOT.parent / "shared" / "schemas"
-LOCATIONS = ("--schema-location", str(SCHEMAS / "crds"), "--schema-location", str(SCHEMAS))
 BROKEN = ROOT / "tests" / "validate" / "broken"
 VALID = ROOT / "tests" / "validate" / "valid"
 REPO_URL = "https://github.com/example/fleet"
@@ -104,10 +103,33 @@ def test_missing_schemas_can_be_ignored() -> None:
     assert "not checked against a schema: Certificate (cert-manager.io/v1) (1)" in result.output
 
 
-def test_no_schema_location_leaves_crd_kinds_as_errors() -> None:
+def test_the_bundled_schemas_check_crd_kinds_without_any_location() -> None:
     result = run_cli(VALID / "argocd-apps", "validate", ".", "--repo-root", ".", "--repo-url", REPO_URL)
+    assert result.exit_code == 0, result.output
+    assert "not checked" not in result.output
+
+
+def test_without_the_bundled_schemas_crd_kinds_are_errors_that_say_what_to_do() -> None:
+    result = run_cli(
+        VALID / "argocd-apps", "validate", ".", "--repo-root", ".", "--repo-url", REPO_URL, "--no-bundled-schemas"
+    )
     assert result.exit_code == 1
     assert "no schema for Application (argoproj.io/v1alpha1)" in result.output
+    assert "`clusterforge schemas extract CRD.yaml --output DIR`" in result.output
+    assert "`--ignore-missing-schemas`" in result.output
+
+
+def test_the_bundled_schemas_come_before_other_locations(tmp_path: Path) -> None:
+    """A location's schema for a bundled kind is not used: here one that takes anything."""
+    anything = tmp_path / "anything" / "source.toolkit.fluxcd.io"
+    anything.mkdir(parents=True)
+    (anything / "ocirepository_v1.json").write_text("{}")
+    case = BROKEN / "12-crd-unknown-field"
+    expected = [(case / "expect").read_text().strip()]
+    location = ("--schema-location", str(tmp_path / "anything"))
+    assert finding_lines(run_cli(case, "validate", ".", *location).output) == expected
+    lenient = run_cli(case, "validate", ".", *location, "--no-bundled-schemas")
+    assert lenient.exit_code == 0, lenient.output
 
 
 @pytest.mark.parametrize(
@@ -149,10 +171,10 @@ def test_default_path_is_the_configured_output(tmp_path: Path) -> None:
     assert result.exit_code == 1
 
 
-def test_schema_location_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_schema_location_from_the_environment(monkeypatch: pytest.MonkeyPatch, extracted_schemas: Path) -> None:
     case = BROKEN / "12-crd-unknown-field"
-    monkeypatch.setenv("CLUSTERFORGE_SCHEMA_LOCATION", f"{SCHEMAS / 'charts'},{SCHEMAS / 'crds'}")
-    result = run_cli(case, "validate", ".")
+    monkeypatch.setenv("CLUSTERFORGE_SCHEMA_LOCATION", f"{extracted_schemas / 'charts'},{extracted_schemas}")
+    result = run_cli(case, "validate", ".", "--no-bundled-schemas")
     assert finding_lines(result.output) == [(case / "expect").read_text().strip()]
 
 
@@ -168,11 +190,11 @@ class CountingHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def schema_server() -> Iterator[tuple[str, list[str]]]:
-    """The shared schemas served over HTTP on the loopback address; and the paths requested."""
+def schema_server(extracted_schemas: Path) -> Iterator[tuple[str, list[str]]]:
+    """Schemas extracted at test time served over HTTP on the loopback address; and the paths requested."""
     requests: list[str] = []
     handler = type("Handler", (CountingHandler,), {"requests": requests})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(SCHEMAS)))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(extracted_schemas)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -184,13 +206,13 @@ def schema_server() -> Iterator[tuple[str, list[str]]]:
 
 def test_url_template_downloads_once_then_works_offline(schema_server: tuple[str, list[str]]) -> None:
     base, requests = schema_server
-    template = base + "/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+    template = base + "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
     case = BROKEN / "11-crd-wrong-type"
     expected = [(case / "expect").read_text().strip()]
-    first = run_cli(case, "validate", ".", "--schema-location", template)
+    first = run_cli(case, "validate", ".", "--schema-location", template, "--no-bundled-schemas")
     assert finding_lines(first.output) == expected
-    assert requests == ["/crds/source.toolkit.fluxcd.io/helmrepository_v1.json"]
-    again = run_cli(case, "validate", ".", "--schema-location", template)
+    assert requests == ["/source.toolkit.fluxcd.io/helmrepository_v1.json"]
+    again = run_cli(case, "validate", ".", "--schema-location", template, "--no-bundled-schemas")
     assert finding_lines(again.output) == expected
     assert len(requests) == 1  # the second run read the cached download
 
@@ -198,18 +220,24 @@ def test_url_template_downloads_once_then_works_offline(schema_server: tuple[str
 def test_url_base_finds_chart_values_schemas_and_their_references(schema_server: tuple[str, list[str]]) -> None:
     base, requests = schema_server
     case = BROKEN / "22-helmrelease-values-schema"
-    result = run_cli(case, "validate", ".", "--schema-location", f"{base}/crds", "--schema-location", base)
+    result = run_cli(case, "validate", ".", "--schema-location", base, "--no-bundled-schemas")
     assert finding_lines(result.output) == [(case / "expect").read_text().strip()]
-    assert "/charts/app-template/4.1.1/values.schema.json" in requests
-    assert "/charts/app-template/4.1.1/schemas/containers.json" in requests  # a $ref, fetched beside it
+    assert "/charts/demo-app/1.0.0/values.schema.json" in requests
+    assert "/charts/demo-app/1.0.0/schemas/controllers.json" in requests  # a $ref, fetched beside it
 
 
 def test_unreachable_location_is_an_error_in_validate_and_a_warning_for_configure(tmp_path: Path) -> None:
     case = BROKEN / "11-crd-wrong-type"
     closed = "http://127.0.0.1:9/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"  # discard port
-    strict = validate([case], Options(schema_locations=(closed,), cache_dir=tmp_path / "c1"))
+    strict = validate([case], Options(schema_locations=(closed,), cache_dir=tmp_path / "c1", bundled_schemas=False))
     relaxed = validate(
-        [case], Options(schema_locations=(closed,), cache_dir=tmp_path / "c2", missing_schemas=MissingSchemas.WARNING)
+        [case],
+        Options(
+            schema_locations=(closed,),
+            cache_dir=tmp_path / "c2",
+            missing_schemas=MissingSchemas.WARNING,
+            bundled_schemas=False,
+        ),
     )
     assert [f.severity.value for f in strict.findings] == ["error"]
     assert [f.severity.value for f in relaxed.findings] == ["warning"]
@@ -277,8 +305,8 @@ def test_worker_processes_find_what_one_process_finds(tmp_path: Path) -> None:
     assert serial.resources == parallel.resources == 360
 
 
-@pytest.mark.skipif(shutil.which("kubeconform") is None, reason="no kubeconform binary on PATH")
-def test_kubeconform_engine_reports_into_the_same_report() -> None:  # pragma: no cover - needs the binary
+def test_kubeconform_engine_reports_into_the_same_report() -> None:
+    kubeconform_program()
     case = BROKEN / "07-core-wrong-type"
     result = run_cli(case, "validate", ".", "--engine", "kubeconform", *LOCATIONS)
     assert result.exit_code == 1
@@ -286,11 +314,23 @@ def test_kubeconform_engine_reports_into_the_same_report() -> None:  # pragma: n
     assert "(kubeconform)" in result.output
     clean = run_cli(ROOT, "validate", "output", "--engine", "kubeconform", *LOCATIONS)
     assert clean.exit_code == 0, clean.output
+    assert "not checked" not in clean.output  # kubeconform found every CRD kind in the bundled schemas
 
 
-def test_kubeconform_engine_needs_the_binary() -> None:
-    if shutil.which("kubeconform"):
-        pytest.skip("kubeconform is on PATH")
+@pytest.mark.parametrize("case", ["11-crd-wrong-type", "12-crd-unknown-field"])
+def test_kubeconform_reads_the_bundled_crd_schemas(case: str) -> None:
+    """The real kubeconform takes the bundled files (draft-04, type lists, closed objects) as they are."""
+    kubeconform_program()
+    result = run_cli(BROKEN / case, "validate", ".", "--engine", "kubeconform", "--output", "json")
+    report = json.loads(result.output)
+    assert result.exit_code == 1
+    assert report["summary"]["unchecked"] == {}
+    messages = [finding["message"] for finding in report["findings"]]
+    assert any(message.endswith("(kubeconform)") for message in messages), messages
+
+
+def test_kubeconform_engine_needs_the_binary(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no kubeconform there, whatever the machine has
     result = run_cli(BROKEN / "07-core-wrong-type", "validate", ".", "--engine", "kubeconform")
     assert result.exit_code == 2
     assert "`kubeconform` is not on PATH" in result.output
@@ -310,6 +350,6 @@ def test_malformed_objects_are_findings_never_crashes(tmp_path: Path, wrong: obj
                 if isinstance(document.get(section), dict):
                     document[section] = {key: wrong for key in document[section]}
         (tmp_path / f"{number:02d}-{source.name}").write_text(yaml.safe_dump_all(documents))
-    report = validate([tmp_path], Options(schema_locations=(str(SCHEMAS / "crds"), str(SCHEMAS)), repo_root=tmp_path))
+    report = validate([tmp_path], Options(schema_locations=(str(FIXTURE_SCHEMAS),), repo_root=tmp_path))
     assert report.resources > 20
     assert report.errors > 0 or wrong is None

@@ -9,9 +9,9 @@ import pytest
 from generator.engines.flux import FluxEngine
 from generator.outputs import OutputFile, PlainFile
 from generator.validate.rendered import mount_point
-from tests.conftest import ROOT, Repo, tree_bytes
+from tests.conftest import ROOT, Repo, run_cli, tree_bytes
 
-CRDS = ROOT.parent / "shared" / "schemas" / "crds"
+WIDGET_CRD = ROOT / "tests" / "fixtures" / "crds" / "widgets.example.org.yaml"
 APP = "kubernetes/apps/ai-system/litellm/app"
 
 READS_A_MISSING_SECRET = """\
@@ -52,6 +52,18 @@ spec:
   intervall: 5m
 """
 
+WIDGET_WITH_A_TYPO = """\
+---
+apiVersion: example.org/v1
+kind: Widget
+metadata:
+  name: gear
+  namespace: ai-system
+spec:
+  size: small
+  sise: large
+"""
+
 
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,23 +95,37 @@ def test_configure_refuses_a_tree_that_fails_validation(example_repo: Repo, monk
     assert tree_bytes(example_repo.output) == before
 
 
-def test_offline_configure_names_the_kinds_left_unchecked(example_repo: Repo) -> None:
+def test_configure_checks_every_kind_of_the_example_against_the_bundled_schemas(example_repo: Repo) -> None:
     result = example_repo.configure("--output", str(example_repo.root / "fresh"))
     assert result.exit_code == 0, result.output
-    warning = next(line for line in result.stderr.splitlines() if line.startswith("warning: no schema checked"))
-    for kind in ("HelmRelease (helm.toolkit.fluxcd.io/v2)", "Kustomization (kustomize.toolkit.fluxcd.io/v1)"):
-        assert kind in warning
+    assert "no schema checked" not in result.stderr
 
 
-def test_crd_schemas_from_the_environment_are_enforced(example_repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_configure_refuses_a_crd_object_the_bundled_schema_refuses(
+    example_repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     render_also(monkeypatch, f"{APP}/extra.yaml", HELMRELEASE_WITH_A_TYPO)
+    result = example_repo.configure("--output", str(example_repo.root / "checked"))
+    assert result.exit_code == 1
+    assert "HelmRelease/ai-system/extra: spec.intervall: unknown field (not in the schema)" in result.stderr
+    assert not (example_repo.root / "checked").exists()
+
+
+def test_kinds_without_a_schema_are_named_and_schemas_from_the_environment_are_enforced(
+    example_repo: Repo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    render_also(monkeypatch, f"{APP}/widget.yaml", WIDGET_WITH_A_TYPO)
     offline = example_repo.configure("--output", str(example_repo.root / "offline"))
-    assert offline.exit_code == 0, offline.output  # the HelmRelease schema cannot be had: a warning only
-    assert "HelmRelease (helm.toolkit.fluxcd.io/v2)" in offline.stderr
-    monkeypatch.setenv("CLUSTERFORGE_SCHEMA_LOCATION", str(CRDS))
+    assert offline.exit_code == 0, offline.output  # no schema for Widget: a warning only
+    warning = next(line for line in offline.stderr.splitlines() if line.startswith("warning: no schema checked"))
+    assert "Widget (example.org/v1)" in warning
+    assert "`clusterforge schemas extract`" in warning
+    extracted = run_cli(tmp_path, "schemas", "extract", str(WIDGET_CRD), "--output", "schemas")
+    assert extracted.exit_code == 0, extracted.output
+    monkeypatch.setenv("CLUSTERFORGE_SCHEMA_LOCATION", str(tmp_path / "schemas"))
     checked = example_repo.configure("--output", str(example_repo.root / "checked"))
     assert checked.exit_code == 1
-    assert "HelmRelease/ai-system/extra: spec.intervall: unknown field (not in the schema)" in checked.stderr
+    assert "Widget/ai-system/gear: spec.sise: unknown field (not in the schema)" in checked.stderr
     assert "warning: no schema checked" not in checked.stderr
     assert not (example_repo.root / "checked").exists()
 

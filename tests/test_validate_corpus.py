@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import CHART_SCHEMAS, ROOT, run_cli
 
 CORPUS = ROOT / "tests" / "validate"
 BROKEN = sorted(p for p in (CORPUS / "broken").iterdir() if p.is_dir())
 VALID = sorted(p for p in (CORPUS / "valid").iterdir() if p.is_dir())
-SCHEMAS = ROOT.parent / "shared" / "schemas"
 REPO_URL = "https://github.com/example/fleet"  # what the corpus repositories call themselves
 
 
@@ -28,10 +27,7 @@ def validate_case(case: Path, *extra: str) -> tuple[int, list[str]]:
         ".",
         "--repo-url",
         REPO_URL,
-        "--schema-location",
-        str(SCHEMAS / "crds"),
-        "--schema-location",
-        str(SCHEMAS),
+        *CHART_SCHEMAS,  # CRD kinds: the bundled schemas
         *args,
         *extra,
     )

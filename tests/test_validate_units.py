@@ -204,6 +204,38 @@ def test_kubeconform_arguments_and_report(tmp_path: Path) -> None:
     ]
 
 
+def test_kubeconform_070_details_are_read_from_its_message() -> None:
+    """kubeconform 0.7.0 puts only the outermost failure in validationErrors; the details are in msg."""
+    from generator.validate.documents import Source
+    from generator.validate.kubeconform import read_report
+    from generator.validate.resources import Resource
+
+    data = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": {"containers": [{}]}}}}
+    deployment = Resource("apps", "Deployment", "web", "apps", data, Source("/x", "x", 0, 0, 1), "x", "/x")
+    message = (  # as kubeconform 0.7.0 printed it for a Deployment with three defects
+        "problem validating schema. Check JSON formatting: jsonschema validation failed with "
+        "'file:///c/v1.32.0-standalone-strict/deployment-apps-v1.json#' - at '/spec': validation failed"
+        "   - at '/spec/replicas': got string, want null or integer"
+        "   - at '/spec/template/spec/containers/0/image': got number, want null or string"
+        "   - at '/spec': additional properties 'bogus' not allowed"
+    )
+    report = {
+        "resources": [
+            {
+                "filename": "/tmp/k/0.yaml",
+                "status": "statusInvalid",
+                "msg": message,
+                "validationErrors": [{"path": "/spec", "msg": "validation failed"}],
+            }
+        ]
+    }
+    assert list(read_report(report, [deployment])) == [
+        (deployment, ("spec", "replicas"), "got string, want null or integer"),
+        (deployment, ("spec", "template", "spec", "containers", 0, "image"), "got number, want null or string"),
+        (deployment, ("spec",), "additional properties 'bogus' not allowed"),
+    ]
+
+
 def test_go_case_insensitive_patterns_become_ecma() -> None:
     """CRD schemas carry Go patterns such as ^(?i)(abort|warn)?$ (the Prometheus operator's)."""
     import re

@@ -28,6 +28,7 @@ def run_validate(
     paths: Sequence[Path],
     *,
     schema_locations: Sequence[str] = (),
+    bundled_schemas: bool = True,
     kubernetes_version: str | None = None,
     ignore_missing_schemas: bool = False,
     strict: bool = False,
@@ -39,11 +40,12 @@ def run_validate(
     jobs: int = 0,
     skip_cel: bool = False,
 ) -> Outcome:
-    """Validate with the command's defaults: schema locations from the environment, the Kubernetes
-    version and the output folder from a cluster.yaml in the working directory."""
+    """Validate with the command's defaults: the bundled CRD schemas first, then schema locations from the
+    environment, the Kubernetes version and the output folder from a cluster.yaml in the working directory."""
     defaults = from_settings(Path.cwd())
     options = Options(
         schema_locations=tuple(schema_locations) or from_environment(),
+        bundled_schemas=bundled_schemas,
         kubernetes_version=kubernetes_version or defaults.kubernetes_version,
         missing_schemas=MissingSchemas.IGNORE if ignore_missing_schemas else MissingSchemas.ERROR,
         engine=Engine(engine),

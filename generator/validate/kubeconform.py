@@ -9,6 +9,7 @@ file and line. Core kinds are read from the standalone schemas this package keep
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -62,6 +63,20 @@ def _keypath(pointer: str, data: Any) -> KeyPath:
     return tuple(path)
 
 
+_DETAIL = re.compile(r"- at '([^']*)': (.*?)(?=\s+- at '|$)", re.DOTALL)
+
+
+def _details(message: str) -> list[tuple[str, str]]:
+    """The innermost failures in a kubeconform 0.7.0 message: a failure that only says deeper ones
+    failed (``validation failed``, with more under its path) is left out."""
+    found = [(pointer, text.strip()) for pointer, text in _DETAIL.findall(message)]
+    return [
+        (pointer, text)
+        for pointer, text in found
+        if not (text == "validation failed" and any(p.startswith(pointer + "/") for p, _ in found if p != pointer))
+    ]
+
+
 def check(collected: Any, core: CoreSchemas, locations: list[Location], version: str) -> None:
     """Run kubeconform over every object of ``collected``; add its violations and missing kinds."""
     resources: list[Resource] = collected.resources
@@ -95,8 +110,10 @@ def check(collected: Any, core: CoreSchemas, locations: list[Location], version:
 def read_report(report: dict[str, Any], resources: list[Resource]) -> Iterator[tuple[Resource, KeyPath | None, str]]:
     """(object, path, message) of each problem in kubeconform's ``-output json``; path None: no schema.
 
-    Files are named by the object's number. Newer kubeconform lists ``validationErrors`` with JSON
-    pointers; older ones give one ``msg``.
+    Files are named by the object's number. kubeconform 0.7.0 lists only the outermost failure in
+    ``validationErrors`` (``/spec``: "validation failed") and every detail in ``msg``, as
+    ``- at '/spec/replicas': got string, want null or integer``; those details are taken when there
+    are any. Other versions give ``validationErrors`` with JSON pointers, or one ``msg``.
     """
     for item in report.get("resources") or []:
         stem = Path(str(item.get("filename", ""))).stem
@@ -109,7 +126,11 @@ def read_report(report: dict[str, Any], resources: list[Resource]) -> Iterator[t
             yield resource, None, message
         elif "invalid" in status or "error" in status:
             details = item.get("validationErrors")
-            if isinstance(details, list) and details:
+            detailed = _details(message)
+            if detailed:
+                for pointer, text in detailed:
+                    yield resource, _keypath(pointer, resource.data), text
+            elif isinstance(details, list) and details:
                 for detail in details:
                     yield resource, _keypath(str(detail.get("path", "")), resource.data), str(detail.get("msg", ""))
             else:

@@ -114,6 +114,26 @@ def parse_location(text: str, cwd: Path | None = None) -> Location:
     return Location(text, str(folder.resolve()))
 
 
+def bundled_location() -> Location:
+    """The CRD schemas clusterforge ships (``task schemas``: ``schemas extract`` of upstream CRDs), catalog layout."""
+    from generator.crds import BUNDLED  # noqa: PLC0415 - a path only; kept out of this module's import
+
+    return Location(f"{BUNDLED}/{CATALOG_LAYOUT}", "")
+
+
+def missing_schema_hint(kind: Kind, kubernetes_version: str) -> str:
+    """What to do about a kind no schema was found for."""
+    if "." not in kind.group:  # a core API group: there is no CRD to extract a schema from
+        return (
+            f"Kubernetes {kubernetes_version} does not serve {kind.api_version} (removed, or not yet added?); "
+            "`--kubernetes-version` picks another, `--ignore-missing-schemas` lets it pass unchecked"
+        )
+    return (
+        "make one from its CRD with `clusterforge schemas extract CRD.yaml --output DIR` and pass "
+        "`--schema-location DIR`, or pass `--ignore-missing-schemas` to let it pass unchecked"
+    )
+
+
 def from_environment(env: dict[str, str] | None = None) -> tuple[str, ...]:
     """The entries of CLUSTERFORGE_SCHEMA_LOCATION: comma-separated (URLs hold colons, so not os.pathsep)."""
     value = (env if env is not None else os.environ).get(ENV_VAR, "")

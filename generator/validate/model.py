@@ -66,6 +66,7 @@ class Finding:
 @dataclass(slots=True)
 class Options:
     schema_locations: tuple[str, ...] = ()
+    bundled_schemas: bool = True  # the CRD schemas clusterforge ships, tried before schema_locations
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
     missing_schemas: MissingSchemas = MissingSchemas.ERROR
     engine: Engine = Engine.BUILTIN

@@ -3,8 +3,8 @@
 The tree is copied into a scratch repository at the place its own Flux Kustomizations or ArgoCD
 Applications say it lives (their ``path``s start with gitops.path, e.g. ``./output/...``), so those
 paths are checked as the engine will read them even when configure writes elsewhere (``--output``).
-CRD schemas come from CLUSTERFORGE_SCHEMA_LOCATION; kinds whose schema cannot be had are named in
-one warning, so configure works offline.
+CRD schemas come from the bundled ones (every kind clusterforge renders), then from
+CLUSTERFORGE_SCHEMA_LOCATION; kinds whose schema cannot be had are named in one warning.
 """
 
 from __future__ import annotations
@@ -96,4 +96,7 @@ def unchecked_note(report: Report) -> str | None:
     if not report.unchecked:
         return None
     kinds = ", ".join(sorted(report.unchecked))
-    return f"warning: no schema checked {kinds} (set CLUSTERFORGE_SCHEMA_LOCATION to CRD schemas to check them)"
+    return (
+        f"warning: no schema checked {kinds} (make schemas from their CRDs with `clusterforge schemas extract` "
+        "and set CLUSTERFORGE_SCHEMA_LOCATION to the folder)"
+    )

@@ -23,7 +23,7 @@ from generator.validate.containment import Area, Refusals, SizeCheck, check_buil
 from generator.validate.documents import Source, parse_stream
 from generator.validate.fetch import Fetcher, cache_dir
 from generator.validate.kustomization import KUSTOMIZATION_FILES, Kustomization, describe
-from generator.validate.locations import Kind, parse_location
+from generator.validate.locations import Kind, bundled_location, missing_schema_hint, parse_location
 from generator.validate.model import Engine, Finding, MissingSchemas, Options, Report, Severity
 from generator.validate.parallel import Forked, split_by_size, usable_cores
 from generator.validate.repo import Repo, make_repo
@@ -288,10 +288,11 @@ def _schema_findings(collected: Collected, policy: MissingSchemas, version: str,
         if policy is MissingSchemas.IGNORE:
             continue
         plural = "object" if missing.count == 1 else "objects"
-        message = f"no schema for {what} in Kubernetes {version} or the schema locations: "
+        message = f"no schema for {what} in Kubernetes {version}, the bundled schemas or the schema locations: "
         message += f"{missing.count} {plural} not checked"
         if missing.unavailable:
             message += f" ({missing.unavailable})"
+        message += f"; {missing_schema_hint(what, version)}"
         severity = Severity.ERROR if policy is MissingSchemas.ERROR else Severity.WARNING
         yield missing.first.finding((), message, severity)
 
@@ -353,6 +354,8 @@ def validate(paths: Sequence[Path], options: Options) -> Report:
 def _validate(paths: Sequence[Path], options: Options) -> Report:
     version = normalize_version(options.kubernetes_version)
     locations = [parse_location(entry) for entry in options.schema_locations]
+    if options.bundled_schemas:
+        locations.insert(0, bundled_location())
     show = make_show(options)
     repo = make_repo(options.repo_root, options.repo_urls, absolute(paths[0]) if paths else Path.cwd())
     area = Area.of([absolute(p) for p in paths], repo.root)  # nothing outside it is read
