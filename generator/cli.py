@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,34 +17,38 @@ from generator.litellm.providers import MODEL_MODES, PROVIDERS
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _fail(error: ClusterforgeError) -> None:
+def _fail(error: ClusterforgeError, debug: bool) -> None:
     for line in error.lines():
         click.echo(line, err=True)
+    if debug:
+        click.echo(traceback.format_exc(), err=True, nl=False)
     sys.exit(int(error.exit_code))
 
 
 def run(debug: bool, action: Callable[[], None]) -> None:
-    """Run a command: its errors become messages and exit codes, never tracebacks (unless --debug)."""
+    """Run a command: its errors become messages and exit codes, never tracebacks.
+
+    --debug prints the same message and keeps the same exit code, with the traceback after it.
+    """
     try:
         action()
     except ClusterforgeError as error:
-        if debug:
-            raise
-        _fail(error)
+        _fail(error, debug)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as error:
-        if debug:
-            raise
         click.echo(f"internal error in clusterforge: {type(error).__name__}: {error}", err=True)
-        click.echo("run again with --debug for the traceback, and please report it", err=True)
+        if debug:
+            click.echo(traceback.format_exc(), err=True, nl=False)
+        else:
+            click.echo("run again with --debug for the traceback, and please report it", err=True)
         sys.exit(int(ExitCode.INTERNAL))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="clusterforge")
-@click.option("--debug", is_flag=True, help="Show tracebacks instead of short error messages.")
+@click.option("--debug", is_flag=True, help="Show the traceback after an error message.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Render a typed cluster.yaml into a GitOps tree for the LiteLLM gateway."""
