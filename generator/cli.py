@@ -46,7 +46,23 @@ def run(debug: bool, action: Callable[[], None]) -> None:
         sys.exit(int(ExitCode.INTERNAL))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class HelpGroup(click.Group):
+    """A group whose command list shows each command's whole first sentence, wrapped, never cut with "..."."""
+
+    group_class = type  # its subgroups are HelpGroups too
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1 << 16)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=HelpGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="clusterforge")
 @click.option("--debug", is_flag=True, help="Show the traceback after an error message.")
 @click.pass_context
@@ -69,7 +85,11 @@ def _debug() -> bool:
     help="The repository to set up.",
 )
 def init(directory: Path) -> None:
-    """Create cluster.yaml, age.key, .sops.yaml and the secrets file where missing; never overwrite."""
+    """Create what a repository is missing (settings, age key, sops rules, secrets file); never overwrite.
+
+    Writes cluster.yaml, models.yaml, their editor schemas, age.key (0600), .sops.yaml, .gitignore and
+    the secrets file with the secrets clusterforge can generate; then names the secrets still missing.
+    """
 
     def action() -> None:
         from generator.init import init as do_init  # noqa: PLC0415 - keep start-up light
@@ -84,7 +104,13 @@ def init(directory: Path) -> None:
             click.echo(f"kept     {path}")
         if result.generated:
             click.echo(f"generated secrets: {', '.join(result.generated)}")
-        click.echo("\nnext: edit cluster.yaml, add API keys with `sops <secrets file>`, then `clusterforge configure`.")
+        click.echo(
+            "\nnext: edit cluster.yaml and models.yaml, store the API keys they name, then `clusterforge configure`."
+        )
+        if result.missing:
+            click.echo("secrets still missing (`clusterforge secrets list` shows what needs each):")
+            for command in result.missing:
+                click.echo(f"  {command}")
         click.echo("Flux decrypts with the same age key; give it to the cluster once:")
         click.echo(f"  {sops_age_command(result.age_key)}")
 
