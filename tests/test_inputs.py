@@ -254,3 +254,30 @@ def test_readme_init_comment_names_every_file_init_creates(tmp_path: Path) -> No
     block = readme[readme.index("clusterforge init          #") : readme.index("$EDITOR cluster.yaml")]
     for name in created:
         assert re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", block), name
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("- creation_rules\n", ".sops.yaml:1:1: sops rules are a mapping with a `creation_rules:` list"),
+        ("creation_rules: 5\n", ".sops.yaml:1:1: creation_rules: must be a list of rules"),
+        (
+            "creation_rules:\n  - age: !custom x\n",
+            ".sops.yaml:2:10: creation_rules[0].age: unknown tag '!custom'; clusterforge reads plain YAML values, "
+            "remove the tag",
+        ),
+    ],
+)
+def test_sops_rules_are_read_like_the_settings(repo: Repo, text: str, expected: str) -> None:
+    (repo.root / ".sops.yaml").write_text(text)
+    result = repo.configure()
+    assert (result.exit_code, result.stderr.splitlines()) == (2, [expected])
+
+
+def test_an_output_secret_edited_by_hand_is_written_anew(repo: Repo) -> None:
+    assert repo.configure().exit_code == 0
+    secret = next(path for path in repo.output.rglob("*.sops.yaml"))
+    secret.write_text(secret.read_text() + "extra: " + "9" * 5000 + "\n")
+    result = repo.configure("--diff")
+    assert result.exit_code == 0, result.output
+    assert "extra:" not in secret.read_text()
