@@ -24,6 +24,9 @@ from generator.yamltext import HUGE_INT, TextError, checked_text, huge_int_line,
 
 _RS_POSITION = re.compile(r"at line (\d+), column (\d+)")
 ALIAS_REPLAY_LIMIT = 1_000_000  # yaml_rs stops expanding aliases there
+# an anchor or an alias where YAML allows one: after a space, a line start or a flow indicator
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s,\[\]{}]", re.MULTILINE)
+_ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s,\[\]{}]", re.MULTILINE)
 _BOM = "\ufeff"
 
 
@@ -135,6 +138,13 @@ def loads(text: str) -> Any:
         raise _decode_error(text, str(exc)) from None
     if may_hold_huge_int(text) and _holds_huge_int(data):
         raise YamlError(HUGE_INT, huge_int_line(text))
+    if "&" in text and "*" in text and _ANCHOR.search(text) and _ALIAS.search(text):
+        # yaml_rs reads an alias inside its own anchor as null, where Kubernetes refuses the file
+        from generator.yamlsource import alias_problem  # noqa: PLC0415 - only for files with anchors
+
+        problem = alias_problem(text, "", ALIAS_REPLAY_LIMIT)
+        if problem is not None:
+            raise YamlError(problem.message, problem.line or 1)
     return data
 
 
