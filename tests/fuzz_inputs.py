@@ -16,11 +16,12 @@ import argparse
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,12 @@ API_KEYS = {"openai": "sk-fuzz-openai", "anthropic": "sk-fuzz-anthropic"}
 LOCATED = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): ")
 NOTE = re.compile(r"^(warning|note): ")
 
+# validate: a tree of the test corpus, each of its files mutated in turn; its findings are FILE:LINE
+VALIDATE_TREE = CHECKOUT / "tests" / "validate" / "valid" / "flux-apps"
+VALIDATE = ("validate", ".", "--repo-root", ".", "--ignore-missing-schemas")
+READ_FINDING = re.compile(r"invalid YAML|not UTF-8|not allowed in YAML|too large|aliases|duplicate key|ends a line")
+LOCATED_FINDING = re.compile(r"^[^\s:][^:]*:\d+: ")
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -49,7 +56,7 @@ class Verdict:
     exit_code: int
     output: str
     traceback: bool
-    unlocated: tuple[str, ...]  # lines of an exit-2 answer without FILE:LINE:COL
+    unlocated: tuple[str, ...]  # lines of an exit-2 answer without FILE:LINE:COL (validate: YAML findings)
 
     @property
     def failed(self) -> bool:
@@ -77,14 +84,22 @@ def unlocated_lines(exit_code: int, output: str) -> tuple[str, ...]:
     return tuple(line for line in lines if not LOCATED.match(line))
 
 
-def judge(mutation: Mutation, file: str, exit_code: int, output: str) -> Verdict:
+def unlocated_findings(_exit_code: int, output: str) -> tuple[str, ...]:
+    """validate's findings about a file's YAML that name no line."""
+    return tuple(line for line in output.splitlines() if READ_FINDING.search(line) and not LOCATED_FINDING.match(line))
+
+
+Locate = Callable[[int, str], tuple[str, ...]]
+
+
+def judge(mutation: Mutation, file: str, exit_code: int, output: str, locate: Locate = unlocated_lines) -> Verdict:
     return Verdict(
         mutation,
         file,
         exit_code,
         output,
         "Traceback (most recent call last)" in output,
-        unlocated_lines(exit_code, output),
+        locate(exit_code, output),
     )
 
 
@@ -136,6 +151,7 @@ class Campaign:
     root: Path
     file: str
     command: tuple[str, ...] = CONFIGURE
+    locate: Locate = unlocated_lines
 
     def run(self, count: int, seed: int, *, program: bool = False) -> list[Verdict]:
         original = (self.root / self.file).read_bytes()
@@ -149,10 +165,23 @@ class Campaign:
             for mutation in batch:
                 path.write_bytes(mutation.data)
                 exit_code, output = (run_program if program else run_in_process)(self.root, self.command)
-                verdicts.append(judge(mutation, self.file, exit_code, output))
+                verdicts.append(judge(mutation, self.file, exit_code, output, self.locate))
         finally:
             path.write_bytes(original)
         return verdicts
+
+
+def validate_tree(root: Path) -> Path:
+    """A copy of the corpus tree to mutate, a git repository of its own."""
+    shutil.copytree(VALIDATE_TREE, root)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def validate_campaigns(root: Path) -> list[Campaign]:
+    """One campaign per YAML file of the tree, each judged by `clusterforge validate`."""
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.yaml") if ".git" not in p.parts)
+    return [Campaign(root, file, VALIDATE, unlocated_findings) for file in files]
 
 
 def histogram(verdicts: Sequence[Verdict]) -> str:
@@ -167,7 +196,7 @@ def report(label: str, verdicts: Sequence[Verdict], seconds: float, show: int) -
         f"  exit 4: {sum(v.exit_code == 4 for v in verdicts)}, "
         f"crashed or timed out: {sum(v.exit_code not in range(5) for v in verdicts)}, "
         f"tracebacks: {sum(v.traceback for v in verdicts)}, "
-        f"exit-2 answers with a line lacking FILE:LINE:COL: {sum(bool(v.unlocated) for v in verdicts)}",
+        f"answers with an error lacking its place: {sum(bool(v.unlocated) for v in verdicts)}",
     ]
     kinds = Counter(v.mutation.kind for v in failed)
     if kinds:
@@ -182,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000, help="in-process mutations per file")
     parser.add_argument("--cli", type=int, default=100, help="mutations per file run through the real program")
+    parser.add_argument("--validate", type=int, default=20, help="mutations per file of a tree validate reads")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--show", type=int, default=5, help="failures shown per file")
     parser.add_argument("--file", dest="files", action="append", choices=FUZZED_FILES, help="only this file")
@@ -201,6 +231,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 label = f"{file} ({'the clusterforge program' if program else 'in-process'})"
                 print("\n".join(report(label, verdicts, time.perf_counter() - start, options.show)), flush=True)
                 failed += sum(v.failed for v in verdicts)
+        if options.validate > 0:
+            start = time.perf_counter()
+            tree = validate_tree(Path(scratch) / "tree")
+            verdicts = [v for c in validate_campaigns(tree) for v in c.run(options.validate, options.seed)]
+            label = f"validate, each of {len(validate_campaigns(tree))} files of a Flux tree (in-process)"
+            print("\n".join(report(label, verdicts, time.perf_counter() - start, options.show)), flush=True)
+            failed += sum(v.failed for v in verdicts)
     return 1 if failed else 0
 
 
