@@ -133,7 +133,7 @@ class _Builder:
             key = str(key_node.value)
             key_pos = _pos(key_node)
             child = (*path, key)
-            if self.text.startswith("!", key_node.start_mark.index):
+            if self.tagged(key_node):
                 self.problems.append(_problem(self.map.file, key_pos, child, _tag_message(key_node.tag)))
                 continue
             if key in first_seen:
@@ -155,6 +155,11 @@ class _Builder:
             items.append(self.build(item, (*path, index)))
         return items
 
+    def tagged(self, node: yaml.Node) -> bool:
+        """Whether the node is written with a tag (a slice: str.startswith with an offset scans the text)."""
+        index = node.start_mark.index
+        return self.text[index : index + 1] == "!"
+
     def check_collection_tag(self, node: yaml.Node, path: KeyPath) -> None:
         expected = f"{_STD}map" if isinstance(node, yaml.MappingNode) else f"{_STD}seq"
         if node.tag != expected:
@@ -162,7 +167,7 @@ class _Builder:
 
     def scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
         tag = node.tag
-        if tag == f"{_STD}value" and not self.text.startswith("!", node.start_mark.index):
+        if tag == f"{_STD}value" and not self.tagged(node):
             return node.value  # a plain `=`: PyYAML resolves it to a tag it cannot construct
         if tag not in _SCALAR_TAGS:
             raise _Built(node, path, _tag_message(tag))
