@@ -4,7 +4,8 @@ Settings errors must point at ``file:line:col``; PyYAML's composer gives node ma
 so we build plain Python data from the node tree ourselves and keep the marks by path.
 Whatever a person can type becomes a located problem here, never an exception: duplicate keys
 (which PyYAML silently accepts), tags, scalars that do not construct (a 5000-digit integer, the
-date 2001-13-45), aliases that expand without bound or into themselves, and nesting past a bound.
+date 2001-13-45), aliases that expand without bound or into themselves, and nesting past a bound
+(the last three measured from parser events by validate.expansion, as validate does).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import yaml
 
 from generator.errors import KeyPath, Problem, SettingsError, UsageError, dotted
+from generator.validate import expansion
 from generator.yamltext import HUGE_INT, TextError, checked_text, forbidden_character, is_huge_int, line_col_of_byte
 
 try:  # the C composer is several times faster; fall back where libyaml is missing
@@ -74,10 +76,12 @@ class Sources:
         return rel in source.keys or rel in source.values
 
 
-# settings are a few levels deep; the bound keeps the builder's recursion far from Python's limit
-MAX_DEPTH = 100
-# values that aliases may add to a document; a few anchors shared by many models stay far below it
-MAX_ALIAS_VALUES = 100_000
+# the bound validate keeps for kubectl; the builder's recursion stays far from Python's limit below it
+MAX_DEPTH = expansion.MAX_DEPTH
+_EXCESS_WORDS = {
+    expansion.ALIASED: "aliases expand to more than 1.5 MiB (a billion laughs?); write the values out",
+    expansion.DEEP: f"nested more than {MAX_DEPTH} levels deep",
+}
 
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_STD}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -224,49 +228,20 @@ def syntax_problem(exc: yaml.YAMLError, text: str, file: str) -> Problem:
     return Problem(file, 1, 1, "", f"invalid YAML: {exc}")
 
 
-def alias_problem(text: str, file: str, limit: int = MAX_ALIAS_VALUES) -> Problem | None:
-    """The alias where aliases have added more than ``limit`` values (a "billion laughs"), or that
-    refers to the value containing it; found from parser events, so nothing is expanded to find it."""
-    sizes: dict[str, int] = {}
-    open_collections: list[tuple[str | None, list[int]]] = [(None, [0])]
-    added = 0
-    try:
-        for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.CollectionStartEvent):
-                open_collections.append((event.anchor, [1]))
-            elif isinstance(event, yaml.CollectionEndEvent):
-                anchor, count = open_collections.pop()
-                if anchor is not None:
-                    sizes[anchor] = count[0]
-                open_collections[-1][1][0] += count[0]
-            elif isinstance(event, yaml.ScalarEvent):
-                if event.anchor is not None:
-                    sizes[event.anchor] = 1
-                open_collections[-1][1][0] += 1
-            elif isinstance(event, yaml.AliasEvent):
-                mark = event.start_mark
-                line, col = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
-                if event.anchor not in sizes:
-                    if any(anchor == event.anchor for anchor, _ in open_collections):
-                        message = f"the alias *{event.anchor} refers to the value that contains it"
-                        return Problem(file, line, col, "", message)
-                    continue  # an undefined alias: composing reports it
-                size = sizes[event.anchor]
-                added += size
-                open_collections[-1][1][0] += size
-                if added > limit:
-                    message = f"aliases expand to more than {limit:,} values (a billion laughs?); write the values out"
-                    return Problem(file, line, col, "", message)
-    except yaml.YAMLError:
-        return None  # composing reports it, with its place
-    return None
+def excess_problem(text: str, file: str) -> Problem | None:
+    """Aliases that expand past the bound (a billion laughs), an alias inside its own value, nesting past
+    MAX_DEPTH: found from parser events (validate.expansion), so nothing is expanded to find them."""
+    found = expansion.excess(text)
+    if found is None or not found.parsed:
+        return None  # within the bounds, or a syntax error: composing reports it with its place
+    return Problem(file, found.line, found.column, "", _EXCESS_WORDS.get(found.kind, found.message))
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Data and positions of a single-document YAML text; all problems raised at once."""
     problem = forbidden_character(text, file)
-    if problem is None and "*" in text:
-        problem = alias_problem(text, file)
+    if problem is None and expansion.needs_check(text):
+        problem = excess_problem(text, file)
     if problem is not None:
         raise SettingsError([problem])
     try:

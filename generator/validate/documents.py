@@ -20,13 +20,11 @@ from typing import Any
 import yaml_rs
 
 from generator.errors import KeyPath
+from generator.validate.expansion import ALIASED, SELF_ALIAS, excess, has_alias
 from generator.yamltext import HUGE_INT, TextError, checked_text, huge_int_line, is_huge_int, may_hold_huge_int
 
 _RS_POSITION = re.compile(r"at line (\d+), column (\d+)")
 ALIAS_REPLAY_LIMIT = 1_000_000  # yaml_rs stops expanding aliases there
-# an anchor or an alias where YAML allows one: after a space, a line start or a flow indicator
-_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s,\[\]{}]", re.MULTILINE)
-_ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s,\[\]{}]", re.MULTILINE)
 _BOM = "\ufeff"
 
 
@@ -138,13 +136,10 @@ def loads(text: str) -> Any:
         raise _decode_error(text, str(exc)) from None
     if may_hold_huge_int(text) and _holds_huge_int(data):
         raise YamlError(HUGE_INT, huge_int_line(text))
-    if "&" in text and "*" in text and _ANCHOR.search(text) and _ALIAS.search(text):
-        # yaml_rs reads an alias inside its own anchor as null, where Kubernetes refuses the file
-        from generator.yamlsource import alias_problem  # noqa: PLC0415 - only for files with anchors
-
-        problem = alias_problem(text, "", ALIAS_REPLAY_LIMIT)
-        if problem is not None:
-            raise YamlError(problem.message, problem.line or 1)
+    if has_alias(text):  # yaml_rs reads an alias inside its own anchor as null, where Kubernetes refuses it
+        found = excess(text)
+        if found is not None and found.kind == SELF_ALIAS:
+            raise YamlError(found.message, found.line)
     return data
 
 
@@ -171,12 +166,10 @@ def _decode_error(text: str, message: str) -> YamlError:
             return YamlError(f"duplicate key '{key}'", line, first)
         return YamlError(message, 1)
     if message.startswith("alias replay limit exceeded"):
-        from generator.yamlsource import alias_problem  # noqa: PLC0415 - only on the error path
-
-        problem = alias_problem(text, "", ALIAS_REPLAY_LIMIT)
+        passed = excess(text)  # where the aliases pass expansion's (smaller) bound
         return YamlError(
             f"aliases expand to more than {ALIAS_REPLAY_LIMIT:,} values (a billion laughs?)",
-            problem.line if problem is not None and problem.line is not None else 1,
+            passed.line if passed is not None and passed.kind == ALIASED else 1,
         )
     position = _RS_POSITION.search(message)
     what = message.strip().splitlines()[-1].strip() if message.strip() else "cannot be parsed"
