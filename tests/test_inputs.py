@@ -281,3 +281,11 @@ def test_an_output_secret_edited_by_hand_is_written_anew(repo: Repo) -> None:
     result = repo.configure("--diff")
     assert result.exit_code == 0, result.output
     assert "extra:" not in secret.read_text()
+
+
+def test_models_add_on_a_file_without_a_models_list_is_located(repo: Repo) -> None:
+    repo.config.write_text(MINIMAL.split("models:")[0] + "models: models.yaml\n")
+    (repo.root / "models.yaml").write_text("# models\ncredentials: []\nmodels: none\n")
+    add = repo.cli("models", "add", "--name", "m", "--provider", "openai", "--model", "m", "--credential", "openai")
+    assert add.exit_code == 2
+    assert add.stderr.splitlines() == ["models.yaml:3:1: models: has no list of models to edit (`models:`)"]

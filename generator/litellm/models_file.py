@@ -21,9 +21,9 @@ from ruamel.yaml.error import CommentMark, MarkedYAMLError, YAMLError
 from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from generator.errors import Problem, SettingsError, UsageError
+from generator.errors import Problem, SettingsError
 from generator.settings.load import shown_path
-from generator.yamlsource import parse_yaml, read_text_file
+from generator.yamlsource import Sources, parse_yaml, read_text_file
 
 Slot = tuple[Any, Any, int]  # (container with a .ca, key or index, position in its comment list)
 
@@ -98,14 +98,16 @@ class ModelsDocument:
     def read(cls, path: Path) -> ModelsDocument:
         shown = shown_path(path)
         text = read_text_file(path, shown)
-        parse_yaml(text, shown)  # what configure would refuse is refused here first, at its place
+        _, source = parse_yaml(text, shown)  # what configure would refuse is refused here first, at its place
         yaml = _yaml(2, 0)
         try:
             data, sequence, offset = load_yaml_guess_indent(text, yaml=yaml)  # one parse: guess, then keep
         except YAMLError as exc:
             raise SettingsError([_ruamel_problem(exc, shown)]) from None
         if not isinstance(data, CommentedMap) or not isinstance(data.get("models"), CommentedSeq):
-            raise UsageError(f"{shown}: has no `models:` list to edit")
+            _, pos = Sources(source).locate(("models",), at_key=True)
+            where = (pos.line, pos.col) if pos else (1, 1)
+            raise SettingsError([Problem(shown, *where, "models", "has no list of models to edit (`models:`)")])
         sequence, offset = sequence or 2, offset or 0
         yaml.indent(mapping=max(sequence - offset, 2), sequence=sequence, offset=offset)
         return cls(path, text, data, yaml)
