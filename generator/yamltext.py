@@ -114,9 +114,11 @@ def forbidden_character(text: str, file: str) -> Problem | None:
 
 
 # Python prints no integer of more than 4300 digits (sys.get_int_max_str_digits), and 3570 hex
-# digits make as large a number; a run that long is the only way to write one
+# digits make as large a number; a run that long (YAML 1.1's `_` separators included) is the only
+# way to write one
 _LONG_NUMBER = 3500
-_HEX_DIGITS = bytes(0x30 if chr(b) in "0123456789abcdefABCDEF" else 0x20 for b in range(256))
+_NUMBER_CHARACTERS = "0123456789abcdefABCDEF_"
+_HEX_DIGITS = bytes(0x30 if chr(b) in _NUMBER_CHARACTERS else 0x20 for b in range(256))
 
 
 def may_hold_huge_int(text: str) -> bool:
@@ -130,7 +132,7 @@ def may_hold_huge_int(text: str) -> bool:
 
 def huge_int_line(text: str) -> int:
     """The line of the first long run of digits (where ``may_hold_huge_int`` found one), 1-based."""
-    match = re.search(f"[0-9a-fA-F]{{{_LONG_NUMBER}}}", text)
+    match = re.search(f"[0-9a-fA-F_]{{{_LONG_NUMBER}}}", text)
     return line_col(text, match.start())[0] if match else 1
 
 

@@ -85,8 +85,12 @@ def unlocated_lines(exit_code: int, output: str) -> tuple[str, ...]:
 
 
 def unlocated_findings(_exit_code: int, output: str) -> tuple[str, ...]:
-    """validate's findings about a file's YAML that name no line."""
-    return tuple(line for line in output.splitlines() if READ_FINDING.search(line) and not LOCATED_FINDING.match(line))
+    """validate's findings about a file's YAML that name no line (a failed build is about its folder)."""
+    return tuple(
+        line
+        for line in output.splitlines()
+        if READ_FINDING.search(line) and not LOCATED_FINDING.match(line) and "kustomize build failed" not in line
+    )
 
 
 Locate = Callable[[int, str], tuple[str, ...]]

@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from generator.cli import cli
 from generator.errors import ToolError
+from generator.validate.documents import YamlError, loads
 from tests.conftest import BASE_SECRETS, MINIMAL, ROOT, Repo, run_cli
 
 SECRETS = "cluster.secrets.sops.yaml"
@@ -289,3 +290,11 @@ def test_models_add_on_a_file_without_a_models_list_is_located(repo: Repo) -> No
     add = repo.cli("models", "add", "--name", "m", "--provider", "openai", "--model", "m", "--credential", "openai")
     assert add.exit_code == 2
     assert add.stderr.splitlines() == ["models.yaml:3:1: models: has no list of models to edit (`models:`)"]
+
+
+@pytest.mark.parametrize("number", ["9" * 5000, "0x" + "f" * 4000, "_".join(["999"] * 1500)], ids=["dec", "hex", "_"])
+def test_validate_reads_no_integer_python_cannot_print(number: str) -> None:
+    text = f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {number}\n"
+    with pytest.raises(YamlError) as raised:
+        loads(text)
+    assert (raised.value.line, raised.value.message) == (4, "number too large (more than 4000 digits)")

@@ -140,8 +140,8 @@ def _built(stdout: bytes, directory: Path, wrapper: Path) -> Build:
     text = stdout.decode("utf-8", "replace")
     try:
         objects = _objects(text, wrapper)
-    except YamlError as exc:  # what kustomize printed came from the tree's files: an integer too large, say
-        return Build(directory, error=f"kustomize output line {exc.line}: {exc.message}")
+    except YamlError as exc:  # from a file of the tree, which is reported at its own line
+        return Build(directory, error=f"the objects it builds hold what validate cannot read: {exc.message}")
     return Build(directory, objects, large=may_be_too_big(text))
 
 
