@@ -108,7 +108,7 @@ class _Builder:
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
         self.map.values[path] = _pos(node)
         if len(path) > MAX_DEPTH:
-            raise _Built(node, path, f"nested more than {MAX_DEPTH} levels deep")
+            raise _Built(node, (), f"nested more than {MAX_DEPTH} levels deep")  # a path that long says nothing
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
         if id(node) in self.open:
@@ -240,7 +240,7 @@ def excess_problem(text: str, file: str) -> Problem | None:
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Data and positions of a single-document YAML text; all problems raised at once."""
     problem = forbidden_character(text, file)
-    if problem is None and expansion.needs_check(text):
+    if problem is None and expansion.has_alias(text):  # nesting alone is bounded by the builder below
         problem = excess_problem(text, file)
     if problem is not None:
         raise SettingsError([problem])
