@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -298,3 +300,25 @@ def test_validate_reads_no_integer_python_cannot_print(number: str) -> None:
     with pytest.raises(YamlError) as raised:
         loads(text)
     assert (raised.value.line, raised.value.message) == (4, "number too large (more than 4000 digits)")
+
+
+def test_validate_survives_a_huge_integer_that_kustomize_builds(tmp_path: Path) -> None:
+    """The CEL engine crashed the process (SIGSEGV) on a 5000-digit port in a built HTTPRoute."""
+    case = ROOT / "tests" / "validate" / "broken" / "70-huge-integer"
+    for name in ("route.yaml", "service.yaml"):
+        (tmp_path / name).write_text((case / name).read_text())
+    (tmp_path / "kustomization.yaml").write_text("resources: [route.yaml, service.yaml]\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", "validate", ".", "--repo-root", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines()[:2] == [
+        "kustomization.yaml: kustomize build failed: the objects it builds hold what validate cannot read: "
+        "number too large (more than 4000 digits)",
+        "route.yaml:14: number too large (more than 4000 digits)",
+    ]
