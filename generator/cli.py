@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,34 +17,54 @@ from generator.litellm.providers import MODEL_MODES, PROVIDERS
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _fail(error: ClusterforgeError) -> None:
+def _fail(error: ClusterforgeError, debug: bool) -> None:
     for line in error.lines():
         click.echo(line, err=True)
+    if debug:
+        click.echo(traceback.format_exc(), err=True, nl=False)
     sys.exit(int(error.exit_code))
 
 
 def run(debug: bool, action: Callable[[], None]) -> None:
-    """Run a command: its errors become messages and exit codes, never tracebacks (unless --debug)."""
+    """Run a command: its errors become messages and exit codes, never tracebacks.
+
+    --debug prints the same message and keeps the same exit code, with the traceback after it.
+    """
     try:
         action()
     except ClusterforgeError as error:
-        if debug:
-            raise
-        _fail(error)
+        _fail(error, debug)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as error:
-        if debug:
-            raise
         click.echo(f"internal error in clusterforge: {type(error).__name__}: {error}", err=True)
-        click.echo("run again with --debug for the traceback, and please report it", err=True)
+        if debug:
+            click.echo(traceback.format_exc(), err=True, nl=False)
+        else:
+            click.echo("run again with --debug for the traceback, and please report it", err=True)
         sys.exit(int(ExitCode.INTERNAL))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class HelpGroup(click.Group):
+    """A group whose command list shows each command's whole first sentence, wrapped, never cut with "..."."""
+
+    group_class = type  # its subgroups are HelpGroups too
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1 << 16)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=HelpGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="clusterforge")
-@click.option("--debug", is_flag=True, help="Show tracebacks instead of short error messages.")
+@click.option("--debug", is_flag=True, help="Show the traceback after an error message.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Render a typed cluster.yaml into a GitOps tree for the LiteLLM gateway."""
@@ -64,7 +85,11 @@ def _debug() -> bool:
     help="The repository to set up.",
 )
 def init(directory: Path) -> None:
-    """Create cluster.yaml, age.key, .sops.yaml and the secrets file where missing; never overwrite."""
+    """Create what a repository is missing (settings, age key, sops rules, secrets file); never overwrite.
+
+    Writes cluster.yaml, models.yaml, their editor schemas, age.key (0600), .sops.yaml, .gitignore and
+    the secrets file with the secrets clusterforge can generate; then names the secrets still missing.
+    """
 
     def action() -> None:
         from generator.init import init as do_init  # noqa: PLC0415 - keep start-up light
@@ -79,7 +104,13 @@ def init(directory: Path) -> None:
             click.echo(f"kept     {path}")
         if result.generated:
             click.echo(f"generated secrets: {', '.join(result.generated)}")
-        click.echo("\nnext: edit cluster.yaml, add API keys with `sops <secrets file>`, then `clusterforge configure`.")
+        click.echo(
+            "\nnext: edit cluster.yaml and models.yaml, store the API keys they name, then `clusterforge configure`."
+        )
+        if result.missing:
+            click.echo("secrets still missing (`clusterforge secrets list` shows what needs each):")
+            for command in result.missing:
+                click.echo(f"  {command}")
         click.echo("Flux decrypts with the same age key; give it to the cluster once:")
         click.echo(f"  {sops_age_command(result.age_key)}")
 

@@ -11,7 +11,7 @@ from generator.errors import UsageError
 from generator.schema import schema_text
 from generator.secrets.agekey import create_age_key, read_age_key
 from generator.secrets.sops import Sops
-from generator.secrets.store import SecretsFile, needed_secrets
+from generator.secrets.store import SecretsFile, needed_secrets, set_command
 from generator.settings.load import load_settings, shown_path
 
 DEMO_START = "# demo-only:"
@@ -27,6 +27,7 @@ class InitResult:
     kept: list[str] = field(default_factory=list)
     generated: list[str] = field(default_factory=list)
     age_key: str = ""
+    missing: list[str] = field(default_factory=list)  # how to store each secret still missing (API keys)
 
 
 def example_text(name: str = "cluster.example.yaml") -> str:
@@ -139,13 +140,18 @@ def init(directory: Path, config_name: str = "cluster.yaml") -> InitResult:
         secrets_file.create(values)
         result.created.append(secrets_file.shown)
         result.generated = list(values)
+        present = set(values)
     else:
-        present = secrets_file.read()
+        present = {name for name, value in secrets_file.read().items() if value.strip()}
         for name, make in generatable.items():
             if name not in present:
                 secrets_file.add(name, make())
                 result.generated.append(name)
+                present.add(name)
         result.kept.append(secrets_file.shown)
+    config_shown = shown_path(config)
+    needs = needed_secrets(loaded.settings)
+    result.missing = [set_command(need.name, config_shown) for need in needs if need.name not in present]
     return result
 
 

@@ -668,7 +668,7 @@ REFUSED_AGAINST_THE_TREE = {
         ("TOKEN: whoami_token", "TOKEN: whoami_tokn"),
         "        TOKEN: whoami_tokn",
         "16: apps[1].secrets.whoami-auth.TOKEN: secret 'whoami_tokn' (a secret of app whoami) is missing from "
-        "cluster.secrets.sops.yaml; add it with `sops cluster.secrets.sops.yaml`",
+        "cluster.secrets.sops.yaml; add it with `clusterforge secrets set whoami_tokn`",
     ),
     "a namespace folder of one's own": (
         "flux",

@@ -92,7 +92,7 @@ def test_missing_secret_points_at_the_setting_that_needs_it(tmp_path: Path) -> N
     assert result.exit_code == 2
     assert result.stderr == (
         "cluster.yaml:11:79: models[1].credential: secret 'anthropic' (the API key of anthropic) is missing "
-        "from cluster.secrets.sops.yaml; add it with `sops cluster.secrets.sops.yaml`\n"
+        "from cluster.secrets.sops.yaml; add it with `clusterforge secrets set anthropic`\n"
     )
     assert not repo.output.exists()
 

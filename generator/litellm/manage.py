@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from generator.errors import KeyPath, Problem, Refused, UsageError
+from generator.errors import KeyPath, Problem, Refused, SettingsError, UsageError
 from generator.litellm.config import model_entry
 from generator.litellm.deployments import model_ids
 from generator.litellm.models_file import ModelsDocument, write_atomically
 from generator.litellm.providers import credential_refs
 from generator.render import to_yaml
+from generator.secrets.store import secret_names
 from generator.settings.diagnostics import suggest
 from generator.settings.load import LoadedSettings, load_settings, shown_path
 from generator.yamlsource import read_yaml_file
@@ -105,12 +104,10 @@ def missing_secrets(loaded: LoadedSettings, entry: Mapping[str, Any]) -> list[st
     credential = entry.get("credential")
     if not isinstance(credential, str) or any(c.name == credential for c in loaded.settings.credentials):
         return []
-    secrets_path = loaded.resolve(loaded.settings.secrets.sops.file)
     try:
-        data = yaml.safe_load(secrets_path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return []
-    names = set(data) if isinstance(data, dict) else set()
+        names = secret_names(loaded.resolve(loaded.settings.secrets.sops.file))
+    except SettingsError:
+        return []  # only a hint: a broken secrets file is reported by the command that reads it
     return [ref.secret for ref in credential_refs(str(entry["provider"]), credential) if ref.secret not in names]
 
 

@@ -17,11 +17,13 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import CommentMark
+from ruamel.yaml.error import CommentMark, MarkedYAMLError, YAMLError
 from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from generator.errors import UsageError
+from generator.errors import Problem, SettingsError
+from generator.settings.load import shown_path
+from generator.yamlsource import Sources, parse_yaml, read_text_file
 
 Slot = tuple[Any, Any, int]  # (container with a .ca, key or index, position in its comment list)
 
@@ -94,14 +96,18 @@ class ModelsDocument:
 
     @classmethod
     def read(cls, path: Path) -> ModelsDocument:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot be read: {exc.strerror}") from None
+        shown = shown_path(path)
+        text = read_text_file(path, shown)
+        _, source = parse_yaml(text, shown)  # what configure would refuse is refused here first, at its place
         yaml = _yaml(2, 0)
-        data, sequence, offset = load_yaml_guess_indent(text, yaml=yaml)  # one parse: guess, then keep
+        try:
+            data, sequence, offset = load_yaml_guess_indent(text, yaml=yaml)  # one parse: guess, then keep
+        except YAMLError as exc:
+            raise SettingsError([_ruamel_problem(exc, shown)]) from None
         if not isinstance(data, CommentedMap) or not isinstance(data.get("models"), CommentedSeq):
-            raise UsageError(f"{path}: has no `models:` list to edit")
+            _, pos = Sources(source).locate(("models",), at_key=True)
+            where = (pos.line, pos.col) if pos else (1, 1)
+            raise SettingsError([Problem(shown, *where, "models", "has no list of models to edit (`models:`)")])
         sequence, offset = sequence or 2, offset or 0
         yaml.indent(mapping=max(sequence - offset, 2), sequence=sequence, offset=offset)
         return cls(path, text, data, yaml)
@@ -161,6 +167,17 @@ class ModelsDocument:
             if "models" in self.data.ca.items:
                 self.data.ca.items["models"][3] = None
         del seq[index]
+
+
+def _ruamel_problem(exc: YAMLError, shown: str) -> Problem:
+    """Where and what of a ruamel.yaml failure (on YAML PyYAML accepted): the one place they become problems."""
+    if isinstance(exc, MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        what = exc.problem or exc.context or "cannot be parsed"
+        if mark is not None:
+            return Problem(shown, mark.line + 1, mark.column + 1, "", f"invalid YAML: {what}")
+        return Problem(shown, 1, 1, "", f"invalid YAML: {what}")
+    return Problem(shown, 1, 1, "", f"invalid YAML: {exc}")
 
 
 def _commented(value: Any) -> Any:

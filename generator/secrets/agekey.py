@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pyrage
-import yaml
 
 from generator.errors import UsageError
+from generator.secrets.sops import creation_rules
 from generator.settings.load import LoadedSettings, shown_path
 
 
@@ -87,25 +87,10 @@ def find_age_key(loaded: LoadedSettings) -> AgeKey:
     key = read_age_key(path, shown_path(path))
     config = loaded.resolve(loaded.settings.secrets.sops.config)
     if config.is_file():
-        recipients = sops_recipients(config)
+        recipients = set().union(*creation_rules(config).values())
         if recipients and key.recipient not in recipients:
             raise UsageError(
                 f"{shown_path(config)}: the age key {shown_path(path)} ({key.recipient}) is not one of its recipients; "
                 "what configure encrypts could not be decrypted with it"
             )
     return key
-
-
-def sops_recipients(config: Path) -> set[str]:
-    try:
-        data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise UsageError(f"{shown_path(config)}: cannot be read as YAML: {exc}") from None
-    found: set[str] = set()
-    for rule in data.get("creation_rules") or []:
-        if isinstance(rule, dict):
-            age = rule.get("age")
-            for key in age if isinstance(age, list) else str(age or "").split(","):
-                if key.strip():
-                    found.add(key.strip())
-    return found

@@ -38,6 +38,9 @@ def _remote_key(loaded: LoadedSettings, name: str) -> str:
 def _places(loaded: LoadedSettings, need: SecretNeed) -> tuple[str, ...]:
     out = []
     for path in (need.path, *need.also):
+        if not loaded.sources.written(path):
+            out.append(f"{dotted(path)} (default)")  # no line to show: the setting is not in the file
+            continue
         file, pos = loaded.sources.locate(path, at_key=True)
         out.append(f"{file}:{pos.line if pos else '?'} {dotted(path)}")
     return tuple(out)

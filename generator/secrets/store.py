@@ -17,8 +17,10 @@ from generator.secrets.sops import Sops
 from generator.settings.apps import app_secret_refs
 from generator.settings.load import LoadedSettings, shown_path
 from generator.settings.models import Settings
+from generator.yamlsource import SourceMap, parse_yaml, read_text_file, read_yaml_file
 
 SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+NOT_A_MAPPING = "the secrets file must be a mapping of names to values"
 
 
 def _master_key() -> str:
@@ -149,35 +151,60 @@ class SecretsFile:
         return self.path.is_file()
 
     def read(self) -> dict[str, str]:
-        """The decrypted values; every key and value checked, all problems at once."""
-        try:
-            encrypted = self.path.read_bytes()
-        except FileNotFoundError:
-            raise UsageError(f"{self.shown}: secrets file not found; run `clusterforge init`") from None
+        """The decrypted values; every key and value checked, all problems at once, each at its line.
+
+        The encrypted form is read first (sops leaves the names readable): a file that is not YAML, or
+        was never encrypted, is the user's to fix (exit 2), and its positions locate what is wrong
+        with the decrypted values.
+        """
+        encrypted, source = self._encrypted()
         data = self.sops.decrypt_yaml(encrypted, self.relative)
-        if data is None:
-            return {}
         if not isinstance(data, dict):
-            raise SettingsError(
-                [Problem(self.shown, None, None, "", "the secrets file must be a mapping of names to values")]
-            )
+            raise SettingsError([Problem(self.shown, 1, 1, "", NOT_A_MAPPING)])
         problems = []
         values: dict[str, str] = {}
         for key, value in data.items():
             if key == "sops":
                 continue
+            pos = source.keys.get((str(key),))
+            line, col = (pos.line, pos.col) if pos else (1, 1)
             if not SECRET_NAME.match(str(key)):
                 problems.append(
-                    Problem(self.shown, None, None, str(key), "secret names use lowercase letters, digits and '_'")
+                    Problem(self.shown, line, col, str(key), "secret names use lowercase letters, digits and '_'")
                 )
             elif not isinstance(value, str):
                 # never show the value: it is a secret even when it has the wrong type
-                problems.append(Problem(self.shown, None, None, str(key), "must be a string; quote the value"))
+                problems.append(Problem(self.shown, line, col, str(key), "must be a string; quote the value"))
             else:
                 values[key] = value
         if problems:
             raise SettingsError(problems)
         return values
+
+    def _encrypted(self) -> tuple[bytes, SourceMap]:
+        """The file's bytes and the positions of its names, checked to be a sops-encrypted YAML mapping."""
+        if not self.path.exists():
+            raise UsageError(f"{self.shown}: secrets file not found; run `clusterforge init`")
+        text = read_text_file(self.path, self.shown)
+        data, source = parse_yaml(text, self.shown)
+        if not isinstance(data, dict):
+            raise SettingsError([Problem(self.shown, 1, 1, "", NOT_A_MAPPING)])
+        if not isinstance(data.get("sops"), dict):
+            key = shown_path(self.sops.age_key_file)
+            raise SettingsError(
+                [
+                    Problem(
+                        self.shown,
+                        1,
+                        1,
+                        "",
+                        "not encrypted by sops (there is no `sops:` section); encrypt it in place with "
+                        f"`SOPS_AGE_KEY_FILE={key} sops encrypt --in-place {self.shown}`, "
+                        "or move it away and store each value with `clusterforge secrets set NAME`",
+                    )
+                ]
+            )
+        return text.encode("utf-8"), source
 
     def create(self, values: dict[str, str]) -> None:
         """Write a new secrets file holding ``values``; refuses to replace an existing one."""
@@ -196,12 +223,20 @@ class SecretsFile:
 
 
 def secret_names(path: Path) -> set[str]:
-    """The names in a secrets file, read without decrypting: sops encrypts values, not keys."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+    """The names in a secrets file, read without decrypting: sops encrypts values, not keys.
+
+    A file that is not there has none; one that is not YAML is a located SettingsError.
+    """
+    if not path.is_file():
         return set()
+    data, _ = read_yaml_file(path, shown_path(path))
     return {str(k) for k in data if k != "sops"} if isinstance(data, dict) else set()
+
+
+def set_command(name: str, config_shown: str) -> str:
+    """The command that stores a value: it finds the age key itself, where plain `sops` needs SOPS_AGE_KEY_FILE."""
+    config = "" if config_shown == "cluster.yaml" else f" --config {config_shown}"
+    return f"clusterforge secrets set {name}{config}"
 
 
 def check_secrets(loaded: LoadedSettings, values: dict[str, str], secrets_shown: str) -> list[Problem]:
@@ -210,7 +245,11 @@ def check_secrets(loaded: LoadedSettings, values: dict[str, str], secrets_shown:
     for need in needed_secrets(loaded.settings):
         value = values.get(need.name)
         if value is None:
-            fix = "run `clusterforge init` to generate it" if need.generate else f"add it with `sops {secrets_shown}`"
+            fix = (
+                "run `clusterforge init` to generate it"
+                if need.generate
+                else f"add it with `{set_command(need.name, loaded.shown)}`"
+            )
             problems.append(
                 loaded.problem(
                     need.path, f"secret '{need.name}' ({need.purpose}) is missing from {secrets_shown}; {fix}"

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-import yaml_rs
-
 from generator.errors import KeyPath
+from generator.validate.documents import YamlError, loads
 from generator.validate.model import Finding
 from generator.validate.refs_flux import release_namespace
 from generator.validate.refs_pods import Providers, app_template_refs
@@ -98,8 +97,8 @@ def deployments(inventory: Inventory) -> Iterator[Values]:
                 yield Values(application, chart, helm["valuesObject"], (*path, "helm", "valuesObject"), shown_ns)
             elif isinstance(helm.get("values"), str):
                 try:
-                    parsed = yaml_rs.loads(helm["values"], parse_datetime=False)
-                except yaml_rs.YAMLDecodeError:
+                    parsed = loads(helm["values"])
+                except YamlError:
                     parsed = None
                 if parsed is not None:
                     yield Values(application, chart, parsed, (*path, "helm", "values"), shown_ns, inline_text=True)

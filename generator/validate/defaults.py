@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml_rs
-
+from generator.validate.documents import YamlError, loads
 from generator.validate.model import DEFAULT_KUBERNETES_VERSION
 
 SETTINGS_FILE = "cluster.yaml"
@@ -25,8 +24,8 @@ class Defaults:
 
 def from_settings(directory: Path) -> Defaults:
     try:
-        data = yaml_rs.loads((directory / SETTINGS_FILE).read_text(encoding="utf-8"), parse_datetime=False)
-    except (OSError, UnicodeDecodeError, yaml_rs.YAMLDecodeError):
+        data = loads((directory / SETTINGS_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, YamlError):
         return Defaults()
     if not isinstance(data, dict):
         return Defaults()

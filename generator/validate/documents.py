@@ -20,8 +20,11 @@ from typing import Any
 import yaml_rs
 
 from generator.errors import KeyPath
+from generator.validate.expansion import ALIASED, SELF_ALIAS, excess, has_alias
+from generator.yamltext import HUGE_INT, TextError, checked_text, huge_int_line, is_huge_int, may_hold_huge_int
 
 _RS_POSITION = re.compile(r"at line (\d+), column (\d+)")
+ALIAS_REPLAY_LIMIT = 1_000_000  # yaml_rs stops expanding aliases there
 _BOM = "\ufeff"
 
 
@@ -100,6 +103,79 @@ def read_text(path: Path) -> str:
     return text[1:] if text.startswith(_BOM) else text
 
 
+class YamlError(ValueError):
+    """YAML that does not load: what is wrong, and its line in the text given (1-based); for a
+    duplicate key, the line of its first occurrence too."""
+
+    def __init__(self, what: str, line: int, first: int | None = None) -> None:
+        self.what = what
+        self.line = line
+        self.first = first
+        super().__init__(f"line {line}: {self.message}")
+
+    @property
+    def message(self) -> str:
+        return self.at(1)[1]
+
+    def at(self, offset: int) -> tuple[int, str]:
+        """Line and message where the text given starts on line ``offset`` of its file."""
+        if self.first is None:
+            return offset + self.line - 1, self.what
+        return offset + self.line - 1, f"{self.what} (first on line {offset + self.first - 1})"
+
+
+def loads(text: str) -> Any:
+    """``yaml_rs.loads``, its failures as a YamlError with a line: the one place they are read.
+
+    A stream of several documents gives a list. Integers too large for Python to print are an
+    error too (yaml_rs reads them, and the first message showing one would fail).
+    """
+    try:
+        data = yaml_rs.loads(text, parse_datetime=False)
+    except yaml_rs.YAMLDecodeError as exc:
+        raise _decode_error(text, str(exc)) from None
+    if may_hold_huge_int(text) and _holds_huge_int(data):
+        raise YamlError(HUGE_INT, huge_int_line(text))
+    if has_alias(text):  # yaml_rs reads an alias inside its own anchor as null, where Kubernetes refuses it
+        found = excess(text)
+        if found is not None and found.kind == SELF_ALIAS:
+            raise YamlError(found.message, found.line)
+    return data
+
+
+def _holds_huge_int(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+            stack.extend(value.keys())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif is_huge_int(value):
+            return True
+    return False
+
+
+def _decode_error(text: str, message: str) -> YamlError:
+    """Where and what: duplicate keys and aliases are located with PyYAML's marks, syntax errors by yaml_rs."""
+    if message.startswith("duplicate mapping key"):
+        found = _duplicate_key(text)
+        if found is not None:
+            line, key, first = found
+            return YamlError(f"duplicate key '{key}'", line, first)
+        return YamlError(message, 1)
+    if message.startswith("alias replay limit exceeded"):
+        passed = excess(text)  # where the aliases pass expansion's (smaller) bound
+        return YamlError(
+            f"aliases expand to more than {ALIAS_REPLAY_LIMIT:,} values (a billion laughs?)",
+            passed.line if passed is not None and passed.kind == ALIASED else 1,
+        )
+    position = _RS_POSITION.search(message)
+    what = message.strip().splitlines()[-1].strip() if message.strip() else "cannot be parsed"
+    return YamlError(f"invalid YAML: {what}", int(position.group(1)) if position else 1)
+
+
 def parse_stream(path: Path, shown: str) -> tuple[list[Document], list[ReadError]]:
     """Every non-empty document of a YAML file; what does not parse becomes a ReadError.
 
@@ -108,9 +184,9 @@ def parse_stream(path: Path, shown: str) -> tuple[list[Document], list[ReadError
     stream does not parse, each part is parsed on its own (so one bad document spoils no other).
     """
     try:
-        text = read_text(path)
-    except UnicodeDecodeError:
-        return [], [ReadError(shown, None, "not UTF-8 text")]
+        text = checked_text(path.read_bytes(), shown)
+    except TextError as exc:
+        return [], [ReadError(shown, exc.problem.line, exc.problem.message)]
     except OSError as exc:
         return [], [ReadError(shown, None, f"cannot be read: {exc.strerror}")]
     parts = [part for part in split_stream(text) if _is_document(text, part[0], part[1])]
@@ -124,9 +200,9 @@ def parse_stream(path: Path, shown: str) -> tuple[list[Document], list[ReadError
             data = datas[number]
         else:
             try:
-                data = yaml_rs.loads(text[start:end], parse_datetime=False)
-            except yaml_rs.YAMLDecodeError as exc:
-                errors.append(_parse_error(text[start:end], line, str(exc), shown))
+                data = loads(text[start:end])
+            except YamlError as exc:
+                errors.append(ReadError(shown, *exc.at(line)))
                 continue
         if data is None:
             continue  # a document that is only a null
@@ -149,35 +225,15 @@ def _is_document(text: str, start: int, end: int) -> bool:
 
 def _whole(text: str, count: int) -> list[Any] | None:
     """The documents of the stream in one parse, if they line up one to one with ``count`` parts."""
-    if count < 2:
-        if count == 0:
-            return []
-        try:
-            return [yaml_rs.loads(text, parse_datetime=False)]
-        except yaml_rs.YAMLDecodeError:
-            return None
+    if count == 0:
+        return []
     try:
-        loaded = yaml_rs.loads(text, parse_datetime=False)
-    except yaml_rs.YAMLDecodeError:
+        loaded = loads(text)
+    except YamlError:
         return None
+    if count == 1:
+        return [loaded]
     return loaded if isinstance(loaded, list) and len(loaded) == count else None
-
-
-def _parse_error(part: str, first_line: int, message: str, shown: str) -> ReadError:
-    """Where and what: duplicate keys are located with PyYAML's marks, syntax errors by yaml_rs."""
-    if message.startswith("duplicate mapping key"):
-        found = _duplicate_key(part)
-        if found is not None:
-            line, key, first = found
-            return ReadError(
-                shown, first_line + line - 1, f"duplicate key '{key}' (first on line {first_line + first - 1})"
-            )
-        return ReadError(shown, first_line, message)
-    position = _RS_POSITION.search(message)
-    what = message.strip().splitlines()[-1].strip() if message.strip() else "cannot be parsed"
-    if position is None:
-        return ReadError(shown, first_line, f"invalid YAML: {what}")
-    return ReadError(shown, first_line + int(position.group(1)) - 1, f"invalid YAML: {what}")
 
 
 def _duplicate_key(part: str) -> tuple[int, str, int] | None:

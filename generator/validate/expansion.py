@@ -37,11 +37,16 @@ _TOO_DEEP = (
 )
 
 
+DEEP, ALIASED, SELF_ALIAS, SYNTAX = "deep", "aliased", "self-alias", "syntax"
+
+
 @dataclass(frozen=True)
 class Excess:
     line: int  # 1-based, where the bound was passed
     message: str
     parsed: bool = True  # False: the text is not YAML libyaml reads (a syntax error, not an excess)
+    kind: str = DEEP  # DEEP, ALIASED, SELF_ALIAS or SYNTAX: callers that word it their own way look here
+    column: int = 1  # 1-based
 
 
 def needs_check(text: str) -> bool:
@@ -73,7 +78,7 @@ def excess(text: str) -> Excess | None:
             size = 0
             if isinstance(event, yaml.CollectionStartEvent):
                 if len(open_nodes) >= MAX_DEPTH:
-                    return Excess(_line(event), _TOO_DEEP)
+                    return Excess(_line(event), _TOO_DEEP, column=_column(event))
                 open_nodes.append((event.anchor, 1))
                 continue
             if isinstance(event, yaml.CollectionEndEvent):
@@ -81,6 +86,9 @@ def excess(text: str) -> Excess | None:
             elif isinstance(event, yaml.ScalarEvent):
                 anchor, size = event.anchor, len(event.value) + 1
             elif isinstance(event, yaml.AliasEvent):
+                if any(event.anchor == anchor for anchor, _ in open_nodes):  # kubectl takes ~60 s over one
+                    message = f"the alias *{event.anchor} refers to the value that contains it"
+                    return Excess(_line(event), message, kind=SELF_ALIAS, column=_column(event))
                 anchor, size = None, anchored.get(event.anchor or "", 0)
                 aliased += size
                 if aliased > MAX_ALIASED:
@@ -88,6 +96,8 @@ def excess(text: str) -> Excess | None:
                         _line(event),
                         "its aliases expand to more than 1.5 MiB: kustomize would build all of it in memory, "
                         "and etcd stores no object over 1.5 MiB",
+                        kind=ALIASED,
+                        column=_column(event),
                     )
             else:
                 if isinstance(event, yaml.DocumentStartEvent):
@@ -105,12 +115,17 @@ def excess(text: str) -> Excess | None:
         problem = exc.problem or exc.context or "cannot be parsed"
         if "maximum nesting depth" in problem:  # libyaml's own bound (1,000), past ours
             return Excess(line, _TOO_DEEP)
-        return Excess(line, f"invalid YAML: {problem}", parsed=False)
+        return Excess(line, f"invalid YAML: {problem}", parsed=False, kind=SYNTAX)
     except yaml.YAMLError as exc:
-        return Excess(1, f"invalid YAML: {exc}", parsed=False)
+        return Excess(1, f"invalid YAML: {exc}", parsed=False, kind=SYNTAX)
     return None
 
 
 def _line(event: object) -> int:
     mark = getattr(event, "start_mark", None)
     return int(mark.line) + 1 if mark is not None else 1
+
+
+def _column(event: object) -> int:
+    mark = getattr(event, "start_mark", None)
+    return int(mark.column) + 1 if mark is not None else 1

@@ -22,11 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml_rs
-
 from generator.errors import KeyPath
 from generator.validate.containment import Area
-from generator.validate.documents import Source, parse_stream
+from generator.validate.documents import Source, YamlError, loads, parse_stream
 from generator.validate.kustomization import Kustomization
 from generator.validate.model import Finding, Severity
 
@@ -43,8 +41,8 @@ def is_ksops_exec(data: object) -> bool:
     annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
     text = annotations.get(FUNCTION) if isinstance(annotations, dict) else None
     try:
-        function = yaml_rs.loads(text, parse_datetime=False) if isinstance(text, str) else None
-    except yaml_rs.YAMLDecodeError:
+        function = loads(text) if isinstance(text, str) else None
+    except YamlError:
         return False
     return isinstance(function, dict) and set(function) == {"exec"}
 
@@ -97,8 +95,8 @@ def _configs(kustomization: Kustomization, show: Callable[[Path], str], area: Ar
                         yield None
             else:
                 try:
-                    data = yaml_rs.loads(entry, parse_datetime=False)
-                except yaml_rs.YAMLDecodeError:
+                    data = loads(entry)
+                except YamlError:
                     yield None
                     continue
                 inline = data if isinstance(data, dict) and is_ksops_exec(data) else None

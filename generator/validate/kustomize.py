@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml_rs
-
 from generator.command import Command, optional_program
 from generator.errors import ToolError
+from generator.validate.documents import YamlError, loads
 from generator.validate.kustomization import is_remote
 from generator.validate.sizes import may_be_too_big
 
@@ -139,7 +138,11 @@ def _direct(command: Command, directory: Path, shown: str) -> Build:
 
 def _built(stdout: bytes, directory: Path, wrapper: Path) -> Build:
     text = stdout.decode("utf-8", "replace")
-    return Build(directory, _objects(text, wrapper), large=may_be_too_big(text))
+    try:
+        objects = _objects(text, wrapper)
+    except YamlError as exc:  # from a file of the tree, which is reported at its own line
+        return Build(directory, error=f"the objects it builds hold what validate cannot read: {exc.message}")
+    return Build(directory, objects, large=may_be_too_big(text))
 
 
 # how the Go runtime dies when a mapping is refused: ``throw("out of memory")`` and its kin, or a thread
@@ -262,7 +265,7 @@ def _closing_brace(text: str, opening: int) -> int:
 
 
 def _objects(stream: str, wrapper: Path) -> list[Built]:
-    loaded = yaml_rs.loads(stream, parse_datetime=False) if stream.strip() else []
+    loaded = loads(stream) if stream.strip() else []
     documents = loaded if isinstance(loaded, list) else [loaded]
     objects = []
     for data in documents:
@@ -282,8 +285,8 @@ def _take_origin(data: dict[str, Any], wrapper: Path) -> Path | None:
     if not annotations:
         del metadata["annotations"]  # type: ignore[union-attr]
     try:
-        origin = yaml_rs.loads(str(text), parse_datetime=False)
-    except yaml_rs.YAMLDecodeError:
+        origin = loads(str(text))
+    except YamlError:
         return None
     if not isinstance(origin, dict) or origin.get("repo"):
         return None

@@ -15,9 +15,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-import yaml_rs
-
 from generator.validate.defaults import from_settings
+from generator.validate.documents import YamlError, loads
 from generator.validate.locations import from_environment
 from generator.validate.model import MissingSchemas, Options, Report
 from generator.validate.repo import clean_path
@@ -52,8 +51,8 @@ def mount_point(tree: dict[str, bytes]) -> str:
         if not path.endswith((".yaml", ".yml")) or not (FLUX_KUSTOMIZE.encode() in data or ARGOCD.encode() in data):
             continue
         try:
-            loaded = yaml_rs.loads(data.decode("utf-8", "replace"), parse_datetime=False)
-        except yaml_rs.YAMLDecodeError:
+            loaded = loads(data.decode("utf-8", "replace"))
+        except YamlError:
             continue  # validation reports it
         documents = loaded if isinstance(loaded, list) else [loaded]
         for wanted in [clean_path(p) for document in documents for p in _repository_paths(document)]:

@@ -8,13 +8,24 @@ external (ExternalSecrets: git holds only where each value lives in the store).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
+
+import yaml
 
 from generator.outputs import SecretFile
 from generator.render import render
 from generator.stack import SecretSpec
 
 ReadExisting = Callable[[str], bytes | None]
+
+
+def previous_document(old: bytes) -> Any:
+    """The document of a file a previous configure wrote, or None when it no longer reads as YAML
+    (edited by hand: a tag, an integer Python cannot hold): then it is simply written anew."""
+    try:
+        return yaml.safe_load(old)
+    except (yaml.YAMLError, ValueError):
+        return None
 
 
 class SecretProvider(Protocol):

@@ -11,11 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from generator.outputs import SecretFile
 from generator.render import render
-from generator.secrets.providers import ReadExisting, resolved
+from generator.secrets.providers import ReadExisting, previous_document, resolved
 from generator.secrets.record import SealedRecord
 from generator.secrets.sealing import SCOPE_ANNOTATIONS, Sealer
 from generator.stack import SecretSpec
@@ -90,9 +88,9 @@ class SealedProvider:
 def _encrypted_data(old: bytes | None) -> dict[str, str]:
     if old is None:
         return {}
-    try:
-        doc = yaml.safe_load(old)
-    except yaml.YAMLError:
-        return {}
-    data = doc.get("spec", {}).get("encryptedData") if isinstance(doc, dict) else None
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    doc = previous_document(old)
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    data = spec.get("encryptedData") if isinstance(spec, dict) else None
+    return (
+        {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(data, dict) else {}
+    )

@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 
 from generator.outputs import SecretFile
-from generator.secrets.providers import ReadExisting, resolved, secret_plaintext
-from generator.secrets.sops import Sops
+from generator.secrets.providers import ReadExisting, previous_document, resolved, secret_plaintext
+from generator.secrets.sops import Sops, creation_rules
 from generator.stack import SecretSpec
 
 
@@ -60,10 +60,7 @@ class SopsProvider:
     ) -> bool:
         if not old.decode("utf-8", "replace").startswith(header):
             return False
-        try:
-            old_doc: Any = yaml.safe_load(old)
-        except yaml.YAMLError:
-            return False
+        old_doc = previous_document(old)
         if not isinstance(old_doc, dict) or not isinstance(old_doc.get("sops"), dict):
             return False
         old_recipients = frozenset(
@@ -104,18 +101,7 @@ class SopsProvider:
 
     def _recipients(self) -> dict[str, frozenset[str]]:
         """path_regex -> age recipients of each creation rule, in order."""
-        try:
-            config = yaml.safe_load(self.sops.config.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
-            return {}
-        rules: dict[str, frozenset[str]] = {}
-        for rule in config.get("creation_rules") or []:
-            if not isinstance(rule, dict):
-                continue
-            age = rule.get("age")
-            keys = age if isinstance(age, list) else str(age or "").split(",")
-            rules[str(rule.get("path_regex", ""))] = frozenset(k.strip() for k in keys if k.strip())
-        return rules
+        return creation_rules(self.sops.config) if self.sops.config.is_file() else {}
 
 
 def _rule_recipients(rules: dict[str, frozenset[str]], path: str) -> frozenset[str] | None:
