@@ -115,18 +115,28 @@ def configure(
     """Render the settings into the output tree; nothing is written unless all of it is valid."""
 
     def action() -> None:
-        from generator import state  # noqa: PLC0415 - standard library only
+        # standard library only, up to the fast path's answer
+        from generator import scratch, state  # noqa: PLC0415
+        from generator.repolock import repository_folder, repository_lock  # noqa: PLC0415
+        from generator.transaction import recover  # noqa: PLC0415
 
-        unchanged = None if show_diff else state.unchanged(config, output)
-        if unchanged is not None:
-            # nothing changed since the last successful run: the full path would only confirm it
-            summary = f"0 created, 0 changed, {unchanged} unchanged, 0 removed"
-            _configure_summary(check, dry_run, state.recorded_output_shown(config), summary)
-            return
-        from generator import configure as lib  # noqa: PLC0415
+        command = "configure --check" if check else "configure --dry-run" if dry_run else "configure"
+        writing = not (check or dry_run)
+        with repository_lock(repository_folder(config), command, read_only=not writing):
+            scratch.sweep()  # scratch folders of runs that were killed
+            recorded = output.absolute() if output is not None else state.recorded_output(config)
+            if recorded is not None:
+                recover(recorded)  # a commit a killed run left half done, before its output is read
+            unchanged = None if show_diff else state.unchanged(config, output)
+            if unchanged is not None:
+                # nothing changed since the last successful run: the full path would only confirm it
+                summary = f"0 created, 0 changed, {unchanged} unchanged, 0 removed"
+                _configure_summary(check, dry_run, state.recorded_output_shown(config), summary)
+                return
+            from generator import configure as lib  # noqa: PLC0415
 
-        mode = lib.Mode.CHECK if check else lib.Mode.DRY_RUN if dry_run else lib.Mode.WRITE
-        result = lib.configure(config, output, mode, allow_salt_key_rotation=allow_salt_key_rotation)
+            mode = lib.Mode.CHECK if check else lib.Mode.DRY_RUN if dry_run else lib.Mode.WRITE
+            result = lib.configure(config, output, mode, allow_salt_key_rotation=allow_salt_key_rotation)
         for note in result.notes:
             click.echo(note, err=True)
         if show_diff:
