@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import posixpath
 import shutil
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 import yaml_rs
 
+from generator.scratch import folder as scratch_folder
 from generator.validate.defaults import from_settings
 from generator.validate.locations import from_environment
 from generator.validate.model import MissingSchemas, Options, Report
@@ -66,7 +66,7 @@ def mount_point(tree: dict[str, bytes]) -> str:
 
 def check_tree(tree: dict[str, bytes], shown_output: str, kubernetes_version: str | None = None) -> Report:
     """Kustomize builds, schemas and cross-references of ``tree`` (paths relative to the output folder)."""
-    scratch = Path(tempfile.mkdtemp(prefix="clusterforge-validate-"))
+    scratch = scratch_folder("validate")
     try:
         prefix = mount_point(tree)
         root = scratch / prefix if prefix else scratch
