@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -615,5 +616,13 @@ def validate(
     run(_debug(), action)
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    # SIGTERM (CI cancelling, `timeout`) and SIGHUP unwind like an error: a commit in progress is
+    # undone or finished, this run's scratch folder removed; only SIGKILL leaves that to the next run
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _exit_on_signal)
     cli(prog_name="clusterforge")

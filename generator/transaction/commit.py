@@ -68,7 +68,7 @@ def _stage(
 ) -> Journal:
     staged_root = folder.path / STAGED
     staged_root.mkdir()
-    folders = {staged_root}
+    folders = {staged_root, folder.path, folder.path.parent}
     for name in sorted(writes):
         path = staged_root / name
         if path.parent not in folders:
