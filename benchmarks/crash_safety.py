@@ -71,7 +71,7 @@ def races(scenario: Scenario, work: Path, tmpdir: Path, count: int) -> None:
         result = race(scenario, work, tmpdir)
         codes.update(result.codes)
         trees[result.tree] += 1
-        waited += sum("waiting for another clusterforge" in err for err in result.stderr)
+        waited += sum("; waiting up to" in err for err in result.stderr)
         left += bool(result.left)
     lost = count - trees["new"]
     print(f"two configures at once, moving LiteLLM to another namespace: {count} trials")

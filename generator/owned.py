@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.errors import Busy
+
 # temporary files carry this suffix: `.<target name>.<pid>-<random>.clusterforge-tmp`, beside their target
 TMP_SUFFIX = ".clusterforge-tmp"
 TIMEOUT_ENV = "CLUSTERFORGE_LOCK_TIMEOUT"
@@ -44,22 +46,23 @@ def wait_timeout() -> float:
     return max(value, 0.0)
 
 
-def wait_for_lock(fd: int, holder: Callable[[], str], busy: Callable[[str, float], Exception]) -> None:
+def wait_for_lock(fd: int, holder: Callable[[], str]) -> None:
     """Take the flock of ``fd``, waiting at most wait_timeout() seconds for the holder to finish.
 
-    ``holder()`` describes who holds it (read when the wait starts and again when it ends, as the holder
-    may change); the wait is announced once on stderr; ``busy(holder, waited)`` is raised on timeout.
+    ``holder()`` says who holds it, e.g. `another clusterforge (pid N) is writing X` (read when the wait
+    starts and again when it ends: the holder may change). The wait is announced once on stderr; Busy
+    (exit 1) is raised when it runs out.
     """
     if try_lock(fd):
         return
     timeout = wait_timeout()
     started = time.monotonic()
-    print(f"waiting for {holder()} (up to {timeout:g} s; {TIMEOUT_ENV} sets it)", file=sys.stderr, flush=True)
+    print(f"{holder()}; waiting up to {timeout:g} s ({TIMEOUT_ENV} sets how long)", file=sys.stderr, flush=True)
     pause = 0.01
     while not try_lock(fd):
         waited = time.monotonic() - started
         if waited >= timeout:
-            raise busy(holder(), waited)
+            raise Busy(f"{holder()}; gave up after waiting {timeout:g} s: run again once it has finished")
         time.sleep(min(pause, timeout - waited))
         pause = min(pause * 2, 0.1)
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.errors import Busy, UsageError
+from generator.errors import UsageError
 from generator.owned import sweep, wait_for_lock
 
 STATE_DIR = ".clusterforge"
@@ -93,11 +93,7 @@ def repository_lock(folder: Path, command: str, *, read_only: bool = False) -> I
         yield
         return
     try:
-
-        def busy(holder: str, waited: float) -> Busy:
-            return Busy(f"{holder}; gave up after waiting {waited:.1f} s: run again once it has finished")
-
-        wait_for_lock(fd, lambda: _holder(fd, folder), busy)
+        wait_for_lock(fd, lambda: _holder(fd, folder))
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n{command}\n".encode(), 0)
         _held[key] = _Held(fd, 1)

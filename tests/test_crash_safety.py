@@ -142,7 +142,7 @@ def test_two_configures_at_once_run_one_after_the_other(scenario: Scenario, work
             "0 created, 0 changed, 50 unchanged, 0 removed",
             "32 created, 2 changed, 16 unchanged, 32 removed",
         ]
-        assert len([err for err in result.stderr if "waiting for another clusterforge" in err]) == 1
+        assert len([err for err in result.stderr if "; waiting up to 60 s" in err]) == 1
 
 
 def test_a_run_that_waits_too_long_names_the_writer_and_exits_1(scenario: Scenario, work: tuple[Path, Path]) -> None:
@@ -190,7 +190,7 @@ def test_every_command_that_writes_or_reads_the_output_waits(tmp_path: Path, arg
     assert done.returncode == 1, done.stderr
     holder = f"another clusterforge (pid {os.getpid()}) is writing {repo.root} (`clusterforge a test holding it`)"
     assert done.stderr.splitlines() == [
-        f"waiting for {holder} (up to 0.2 s; CLUSTERFORGE_LOCK_TIMEOUT sets it)",
+        f"{holder}; waiting up to 0.2 s (CLUSTERFORGE_LOCK_TIMEOUT sets how long)",
         f"{holder}; gave up after waiting 0.2 s: run again once it has finished",
     ]
     assert files() == before

@@ -64,8 +64,13 @@ def _stage_file(path: Path, new: NewFile) -> None:
 
 
 def _stage(
-    folder: OwnedFolder, writes: Mapping[str, NewFile], records: Mapping[Path, bytes], temps: list[TempFile]
+    folder: OwnedFolder,
+    writes: Mapping[str, NewFile],
+    removes: Collection[str],
+    records: Mapping[Path, bytes],
+    temps: list[TempFile],
 ) -> Journal:
+    """Write every new file and record complete and synced; the journal of the commit that follows."""
     staged_root = folder.path / STAGED
     staged_root.mkdir()
     folders = {staged_root, folder.path, folder.path.parent}
@@ -86,7 +91,7 @@ def _stage(
         pairs.append((os.path.relpath(temp.path, folder.path), os.path.relpath(target, folder.path)))
     for directory in sorted(folders, key=lambda p: len(p.parts), reverse=True):
         fsync_dir(directory)  # the staged names survive a power cut once the journal does
-    return Journal(tuple(sorted(writes)), (), tuple(pairs))
+    return Journal(tuple(sorted(writes)), tuple(sorted(removes)), tuple(pairs))
 
 
 def _write_journal(folder: Path, journal: Journal) -> None:
@@ -115,8 +120,7 @@ def commit(
     folder = claim_folder(area, TXN_PREFIX)
     temps: list[TempFile] = []
     try:
-        staged = _stage(folder, writes, records, temps)
-        journal = Journal(staged.writes, tuple(sorted(removes)), staged.records)
+        journal = _stage(folder, writes, removes, records, temps)
         _write_journal(folder.path, journal)
     except BaseException as exc:
         for temp in temps:

@@ -6,7 +6,6 @@ import os
 from contextlib import suppress
 from pathlib import Path
 
-from generator.errors import Busy
 from generator.owned import pid_in, take_abandoned, wait_for_lock
 from generator.transaction.journal import AREA, TXN_PREFIX, Journal, finish, roll_forward
 
@@ -51,12 +50,8 @@ def _wait_for_owner(folder: Path) -> int | None:
     except FileNotFoundError:
         return None
     output = folder.parent.parent
-
-    def busy(holder: str, waited: float) -> Busy:
-        return Busy(f"{holder}; gave up after waiting {waited:.1f} s: run again once it has finished")
-
     try:
-        wait_for_lock(fd, lambda: f"another clusterforge (pid {pid_in(folder.name)}) is writing {output}", busy)
+        wait_for_lock(fd, lambda: f"another clusterforge (pid {pid_in(folder.name)}) is writing {output}")
     except BaseException:
         os.close(fd)
         raise
