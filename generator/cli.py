@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -616,13 +617,18 @@ def validate(
     run(_debug(), action)
 
 
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    # SIGTERM (CI cancelling, `timeout`) and SIGHUP unwind like an error: a commit in progress is
-    # undone or finished, this run's scratch folder removed; only SIGKILL leaves that to the next run
-    raise SystemExit(128 + signum)
+def _die_clean(signum: int, _frame: object) -> None:
+    """SIGTERM (a cancelled CI job, `timeout`) or SIGHUP: remove this run's scratch folder, then die of
+    the signal. Not an exception: libraries would catch it halfway (pydantic turns it into an error).
+    A commit it interrupts is left as kill -9 leaves it, for the next run to finish or undo."""
+    from generator import scratch  # noqa: PLC0415 - standard library only
+
+    scratch.remove()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def main() -> None:
     for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, _exit_on_signal)
+        signal.signal(number, _die_clean)
     cli(prog_name="clusterforge")

@@ -19,7 +19,7 @@ from generator.owned import sweep as sweep_owned
 
 PREFIX = "clusterforge-run-"
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: the SIGTERM handler may interrupt its holder
 _run: dict[int, OwnedFolder] = {}  # by pid: a forked child makes its own
 
 
