@@ -12,7 +12,16 @@ from pathlib import Path
 from generator.atomicfile import write_file
 from generator.errors import UsageError
 from generator.owned import OwnedFolder, TempFile, claim_folder, fsync_dir, temp_file_for
-from generator.transaction.journal import AREA, JOURNAL, STAGED, TXN_PREFIX, Journal, finish, roll_forward
+from generator.transaction.journal import (
+    AREA,
+    JOURNAL,
+    STAGED,
+    TXN_PREFIX,
+    Journal,
+    deepest_first,
+    finish,
+    roll_forward,
+)
 
 NEW_FILE_MODE = 0o644  # under the umask, as any new file
 RECORD_MODE = 0o600
@@ -89,7 +98,7 @@ def _stage(
         temp.sync()
         folders.add(target.parent)
         pairs.append((os.path.relpath(temp.path, folder.path), os.path.relpath(target, folder.path)))
-    for directory in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+    for directory in sorted(folders, key=deepest_first):
         fsync_dir(directory)  # the staged names survive a power cut once the journal does
     return Journal(tuple(sorted(writes)), tuple(sorted(removes)), tuple(pairs))
 

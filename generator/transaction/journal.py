@@ -65,6 +65,11 @@ class Journal:
                 raise UsageError(f"{path}: names '{staged}' -> '{target}', which is not a record update")
 
 
+def deepest_first(path: Path) -> tuple[int, str]:
+    """A sort key: children before their parents, and always the same order (runs repeat exactly)."""
+    return (-len(path.parts), str(path))
+
+
 def output_of(folder: Path) -> Path:
     """The output folder a transaction folder belongs to."""
     return folder.parent.parent
@@ -93,7 +98,7 @@ def roll_forward(folder: Path, journal: Journal) -> None:
         touched.add(target.parent)
     emptied = {(output / name).parent for name in journal.removes}
     while emptied:
-        candidate = max(emptied, key=lambda p: len(p.parts))  # deepest first: a parent may empty in turn
+        candidate = min(emptied, key=deepest_first)  # a parent may empty in turn
         emptied.discard(candidate)
         if output not in candidate.parents:
             continue
@@ -118,7 +123,7 @@ def roll_forward(folder: Path, journal: Journal) -> None:
         target = Path(os.path.normpath(folder / record))
         _rename(Path(os.path.normpath(folder / staged)), target)
         touched.add(target.parent)
-    for directory in sorted(touched, key=lambda p: len(p.parts), reverse=True):
+    for directory in sorted(touched, key=deepest_first):
         fsync_dir(directory)
 
 
