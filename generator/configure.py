@@ -27,7 +27,8 @@ from generator.secrets.record import SealedRecord
 from generator.secrets.sealing import Certificate, Sealer
 from generator.secrets.store import SecretsFile, check_secrets
 from generator.settings.load import LoadedSettings, load_settings, shown_path
-from generator.transaction import commit, recover
+from generator.transaction import recover
+from generator.transaction.commit import commit
 from generator.validate.model import Severity
 from generator.validate.rendered import check_tree, unchecked_note
 

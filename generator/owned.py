@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import secrets
 import shutil
 import sys
 import time
@@ -97,7 +96,7 @@ class OwnedFolder:
 
 def owner_tag() -> str:
     """`<pid>-<random>`: names say which process made them; the random part keeps names unique."""
-    return f"{os.getpid()}-{secrets.token_hex(4)}"
+    return f"{os.getpid()}-{os.urandom(4).hex()}"
 
 
 def pid_in(name: str) -> str:

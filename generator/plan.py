@@ -15,7 +15,8 @@ from pathlib import Path
 
 from generator.errors import UsageError
 from generator.state import GENERATED_MARKERS, is_generated
-from generator.transaction import AREA, NewFile, commit
+from generator.transaction import AREA
+from generator.transaction.commit import NewFile, commit
 
 _LONGEST_MARKER = max(len(m) for m in GENERATED_MARKERS)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import secrets
 import tempfile
 import threading
 from pathlib import Path
@@ -42,7 +41,7 @@ def folder(purpose: str) -> Path:
             _run[os.getpid()] = run
             atexit.register(remove)
     while True:
-        path = run.path / f"{purpose}-{secrets.token_hex(4)}"
+        path = run.path / f"{purpose}-{os.urandom(4).hex()}"
         try:
             path.mkdir()
         except FileExistsError:

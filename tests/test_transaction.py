@@ -15,7 +15,8 @@ import pytest
 from generator import scratch
 from generator.errors import Busy, UsageError
 from generator.owned import claim_folder
-from generator.transaction import AREA, NewFile, commit, recover
+from generator.transaction import AREA, recover
+from generator.transaction.commit import NewFile, commit
 from generator.transaction.journal import JOURNAL, STAGED, Journal
 from tests.conftest import tree_bytes
 

@@ -18,8 +18,8 @@ without one it removes the staging. So any clusterforge command finds the old tr
 Standard library only: configure's no-op fast path recovers too.
 """
 
-from generator.transaction.commit import NewFile, commit
+# what the no-op fast path needs; staging and committing are in generator.transaction.commit
 from generator.transaction.journal import AREA
 from generator.transaction.recover import recover
 
-__all__ = ["AREA", "NewFile", "commit", "recover"]
+__all__ = ["AREA", "recover"]
