@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -24,6 +23,13 @@ from generator.errors import Busy
 TMP_SUFFIX = ".clusterforge-tmp"
 TIMEOUT_ENV = "CLUSTERFORGE_LOCK_TIMEOUT"
 DEFAULT_TIMEOUT = 60.0
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder and everything in it (shutil only now: the no-op fast path never needs it)."""
+    import shutil  # noqa: PLC0415
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def try_lock(fd: int) -> bool:
@@ -85,7 +91,7 @@ class OwnedFolder:
 
     def remove(self) -> None:
         """Remove the folder and everything in it, then let go of it."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        remove_tree(self.path)
         self.release()
 
     def release(self) -> None:
@@ -188,7 +194,7 @@ def sweep(folder: Path, *, prefix: str = "", suffix: str = TMP_SUFFIX) -> list[P
             continue
         try:
             if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(path, ignore_errors=True)
+                remove_tree(path)
             else:
                 path.unlink(missing_ok=True)
         finally:

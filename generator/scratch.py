@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import tempfile
 import threading
 from pathlib import Path
 
@@ -23,7 +22,12 @@ _run: dict[int, OwnedFolder] = {}  # by pid: a forked child makes its own
 
 
 def _root() -> Path:
-    return Path(tempfile.gettempdir())
+    """Where tempfile.gettempdir() puts things, without importing tempfile: the no-op path is short."""
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        value = os.environ.get(name)
+        if value and os.path.isdir(value):
+            return Path(value).absolute()
+    return Path("/tmp")  # noqa: S108 - a new folder with a random name, mode 0700, made with mkdir
 
 
 def sweep() -> list[Path]:

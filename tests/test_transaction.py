@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -133,7 +132,7 @@ time.sleep(60)
 def test_scratch_folders_of_dead_runs_are_swept_and_live_ones_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # gettempdir() caches TMPDIR
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     holder = subprocess.Popen([sys.executable, "-c", HOLD_SCRATCH], stdout=subprocess.PIPE, text=True, env=env)
     try:

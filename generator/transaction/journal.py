@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-import shutil
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.errors import UsageError
-from generator.owned import TMP_SUFFIX, fsync_dir
+from generator.owned import TMP_SUFFIX, fsync_dir, remove_tree
 
 AREA = ".clusterforge"  # inside the output folder: transactions in progress (gitignored like the repository's)
 TXN_PREFIX = "txn-"
@@ -130,6 +129,6 @@ def roll_forward(folder: Path, journal: Journal) -> None:
 def finish(folder: Path) -> None:
     """Remove a transaction folder whose changes are all in place (or that never committed)."""
     (folder / JOURNAL).unlink(missing_ok=True)  # from here on, nothing is left to roll forward
-    shutil.rmtree(folder, ignore_errors=True)
+    remove_tree(folder)
     with suppress(OSError):
         folder.parent.rmdir()  # the output's .clusterforge, when no other transaction is in it
