@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -146,18 +148,28 @@ def configure(
     """Render the settings into the output tree; nothing is written unless all of it is valid."""
 
     def action() -> None:
-        from generator import state  # noqa: PLC0415 - standard library only
+        # standard library only, up to the fast path's answer
+        from generator import scratch, state  # noqa: PLC0415
+        from generator.repolock import repository_folder, repository_lock  # noqa: PLC0415
+        from generator.transaction import recover  # noqa: PLC0415
 
-        unchanged = None if show_diff else state.unchanged(config, output)
-        if unchanged is not None:
-            # nothing changed since the last successful run: the full path would only confirm it
-            summary = f"0 created, 0 changed, {unchanged} unchanged, 0 removed"
-            _configure_summary(check, dry_run, state.recorded_output_shown(config), summary)
-            return
-        from generator import configure as lib  # noqa: PLC0415
+        command = "configure --check" if check else "configure --dry-run" if dry_run else "configure"
+        writing = not (check or dry_run)
+        with repository_lock(repository_folder(config), command, read_only=not writing):
+            scratch.sweep()  # scratch folders of runs that were killed
+            recorded = output.absolute() if output is not None else state.recorded_output(config)
+            if recorded is not None:
+                recover(recorded)  # a commit a killed run left half done, before its output is read
+            unchanged = None if show_diff else state.unchanged(config, output)
+            if unchanged is not None:
+                # nothing changed since the last successful run: the full path would only confirm it
+                summary = f"0 created, 0 changed, {unchanged} unchanged, 0 removed"
+                _configure_summary(check, dry_run, state.recorded_output_shown(config), summary)
+                return
+            from generator import configure as lib  # noqa: PLC0415
 
-        mode = lib.Mode.CHECK if check else lib.Mode.DRY_RUN if dry_run else lib.Mode.WRITE
-        result = lib.configure(config, output, mode, allow_salt_key_rotation=allow_salt_key_rotation)
+            mode = lib.Mode.CHECK if check else lib.Mode.DRY_RUN if dry_run else lib.Mode.WRITE
+            result = lib.configure(config, output, mode, allow_salt_key_rotation=allow_salt_key_rotation)
         for note in result.notes:
             click.echo(note, err=True)
         if show_diff:
@@ -711,5 +723,18 @@ def schemas_extract(inputs: tuple[str, ...], output: Path) -> None:
     run(_debug(), action)
 
 
+def _die_clean(signum: int, _frame: object) -> None:
+    """SIGTERM (a cancelled CI job, `timeout`) or SIGHUP: remove this run's scratch folder, then die of
+    the signal. Not an exception: libraries would catch it halfway (pydantic turns it into an error).
+    A commit it interrupts is left as kill -9 leaves it, for the next run to finish or undo."""
+    from generator import scratch  # noqa: PLC0415 - standard library only
+
+    scratch.remove()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
 def main() -> None:
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _die_clean)
     cli(prog_name="clusterforge")

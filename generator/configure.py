@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -14,8 +15,10 @@ from generator.engines import engine_for
 from generator.errors import CheckFailed, Refused, SettingsError
 from generator.litellm.config import SALT_KEY_ENV
 from generator.outputs import PlainFile, SecretFile
+from generator.owned import sweep
 from generator.plan import Action, Plan, apply_plan, make_plan
 from generator.render import header
+from generator.repolock import repository_folder, repository_lock
 from generator.secrets.agekey import find_age_key, identity_bytes
 from generator.secrets.providers import SecretProvider
 from generator.secrets.providers.external import ExternalProvider
@@ -25,6 +28,8 @@ from generator.secrets.record import SealedRecord
 from generator.secrets.sealing import Certificate, Sealer
 from generator.secrets.store import SecretsFile, check_secrets
 from generator.settings.load import LoadedSettings, load_settings, shown_path
+from generator.transaction import recover
+from generator.transaction.commit import commit
 from generator.userapps.checks import check_apps
 from generator.userapps.discover import HandWritten
 from generator.validate.model import Severity
@@ -149,11 +154,25 @@ def validate_tree(
     return [*warnings, *([note] if note else [])]
 
 
+def lock_command(mode: Mode) -> str:
+    """What other runs are told this one is doing while it holds the repository lock."""
+    return "configure" if mode is Mode.WRITE else f"configure --{mode.value}"
+
+
 def configure(
     config: Path, output: Path | None = None, mode: Mode = Mode.WRITE, *, allow_salt_key_rotation: bool = False
 ) -> ConfigureResult:
+    """Render, plan, validate and (in WRITE mode) commit, holding the repository lock throughout, so the
+    plan is made against what the previous run left and no other run writes in between."""
+    with repository_lock(repository_folder(config), lock_command(mode), read_only=mode is not Mode.WRITE):
+        return _configure(config, output, mode, allow_salt_key_rotation)
+
+
+def _configure(config: Path, output: Path | None, mode: Mode, allow_salt_key_rotation: bool) -> ConfigureResult:
     loaded = load_settings(config)
     target = output_dir(loaded, output)
+    recover(target)  # an interrupted commit is finished or undone before the output is read
+    sweep(state.state_path(config).parent)  # records staged by runs that died before their commit point
     shown = shown_path(target)
     handwritten, app_warnings = check_apps(loaded, target, shown)
     rendered = render_tree(loaded, target, handwritten)
@@ -175,19 +194,26 @@ def configure(
         if plan.pending:
             details = [f"{c.action.value}: {shown}/{c.path}" for c in plan.pending]
             raise CheckFailed(f"{shown} is not what {loaded.shown} renders: {plan.summary()}", details)
-    else:
-        if plan.pending:
-            settings = loaded.settings
-            own = handwritten.read(target)
-            version = settings.cluster.kubernetes_version
-            result.notes += validate_tree(plan, shown, version, own, settings.gitops.repository)
-        if mode is Mode.WRITE and plan.pending:
-            apply_plan(plan)
-            result.applied = True
-    if result.applied or (not plan.pending and mode is Mode.WRITE):
-        rendered.provider.commit()
-    if not plan.pending or result.applied:
-        state.record(config, target, rendered.inputs, rendered.secret_inputs)
+    elif plan.pending:
+        settings = loaded.settings
+        own = handwritten.read(target)
+        version = settings.cluster.kubernetes_version
+        result.notes += validate_tree(plan, shown, version, own, settings.gitops.repository)
+    writing = mode is Mode.WRITE
+    records = rendered.provider.records() if writing else {}
+    if writing or not plan.pending:
+        new_tree = plan.new_tree()
+        record = state.record_bytes(config, target, rendered.inputs, rendered.secret_inputs, new_tree, records)
+        if record is not None:
+            records[state.state_path(config)] = record
+    if writing and plan.pending:
+        apply_plan(plan, records)
+        result.applied = True
+    elif writing:
+        commit(target, {}, (), records)
+    elif records:
+        with suppress(OSError):  # --check or --dry-run in a read-only checkout: only the fast path is lost
+            commit(target, {}, (), records)
     return result
 
 

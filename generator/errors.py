@@ -114,6 +114,12 @@ class ToolError(ClusterforgeError):
         super().__init__(f"{head}: {tail}" if tail else head)
 
 
+class Busy(ClusterforgeError):
+    """Another clusterforge kept the repository (or output folder) locked for longer than the wait."""
+
+    exit_code = ExitCode.FINDINGS
+
+
 class CheckFailed(ClusterforgeError):
     """The command ran and the answer is "no": output drift, validation findings, missing secrets."""
 

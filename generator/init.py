@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import generator
+from generator.atomicfile import write_file
 from generator.errors import UsageError
+from generator.repolock import repository_folder, repository_lock
 from generator.schema import schema_text
 from generator.secrets.agekey import create_age_key, read_age_key
 from generator.secrets.sops import Sops
@@ -77,11 +79,8 @@ def sops_config_text(recipient: str, secrets_file: str) -> str:
 
 
 def _create_text(path: Path, text: str, result: InitResult) -> None:
-    if path.exists():
-        result.kept.append(shown_path(path))
-        return
-    path.write_text(text, encoding="utf-8")
-    result.created.append(shown_path(path))
+    created = write_file(path, text.encode(), create=True)  # whole or not at all; never over a file
+    (result.created if created else result.kept).append(shown_path(path))
 
 
 def _write_generated(path: Path, text: str, result: InitResult) -> None:
@@ -90,27 +89,33 @@ def _write_generated(path: Path, text: str, result: InitResult) -> None:
         result.kept.append(shown_path(path))
         return
     existed = path.exists()
-    path.write_text(text, encoding="utf-8")
+    write_file(path, text.encode())
     (result.updated if existed else result.created).append(shown_path(path))
 
 
 def _gitignore(directory: Path, result: InitResult) -> None:
     path = directory / ".gitignore"
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    lines = old.splitlines()
     missing = [entry for entry in GITIGNORE_LINES if entry not in lines]
     if not missing:
         result.kept.append(shown_path(path))
         return
-    prefix = "" if not lines or path.read_text(encoding="utf-8").endswith("\n") else "\n"
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(
-            prefix + "# clusterforge: the age key and local state never go to git\n" + "\n".join(missing) + "\n"
-        )
+    prefix = "" if not lines or old.endswith("\n") else "\n"
+    added = prefix + "# clusterforge: the age key and local state never go to git\n" + "\n".join(missing) + "\n"
+    write_file(path, (old + added).encode())
     (result.created if not lines else result.kept).append(shown_path(path))
 
 
 def init(directory: Path, config_name: str = "cluster.yaml") -> InitResult:
+    """Create what the repository in ``directory`` lacks, holding its lock (generator.repolock)."""
     directory = directory.absolute()
+    directory.mkdir(parents=True, exist_ok=True)
+    with repository_lock(repository_folder(directory / config_name), "init"):
+        return _init(directory, config_name)
+
+
+def _init(directory: Path, config_name: str) -> InitResult:
     result = InitResult()
     config = directory / config_name
     _create_text(config, without_demo_lines(example_text()), result)

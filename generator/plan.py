@@ -1,20 +1,22 @@
 """Writes are planned before anything touches the disk: create, change, unchanged, remove.
 
---dry-run, --diff and --check only read the plan. Applying it writes each file through a
-temporary file and os.replace, and puts every file back if any step fails.
+--dry-run, --diff and --check only read the plan. Applying it is one commit of generator.transaction.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterator
+import stat
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from generator.errors import UsageError
 from generator.state import GENERATED_MARKERS, is_generated
+from generator.transaction import AREA
+from generator.transaction.commit import NewFile, commit
 
 _LONGEST_MARKER = max(len(m) for m in GENERATED_MARKERS)
 
@@ -79,7 +81,7 @@ def generated_files(output: Path) -> Iterator[str]:
     if not output.is_dir():
         return
     for root, dirs, names in os.walk(output):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".git"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".git") and d != AREA)
         for name in sorted(names):
             path = Path(root) / name
             if path.is_symlink() or not path.is_file():
@@ -115,62 +117,15 @@ def make_plan(output: Path, files: dict[str, bytes], secret_paths: set[str]) -> 
     return Plan(output, tuple(sorted(changes, key=lambda c: c.path)))
 
 
-def _write(target: Path, data: bytes, mode: int) -> None:
-    tmp = target.with_name(f".{target.name}.clusterforge-tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def apply_plan(plan: Plan) -> None:
-    """Make ``plan.output`` what the plan says; on any failure, restore every file touched."""
-    undo: list[tuple[Path, bytes | None, int]] = []
-    made_dirs: list[Path] = []
-    try:
-        for directory in reversed([plan.output, *plan.output.parents]):
-            if not directory.exists():
-                directory.mkdir()
-                made_dirs.append(directory)
-        for change in plan.pending:
-            target = plan.output / change.path
-            if change.action is Action.REMOVE:
-                mode = target.stat().st_mode & 0o777
-                target.unlink()
-                undo.append((target, change.old, mode))
-                continue
-            for parent in reversed(target.relative_to(plan.output).parents):
-                directory = plan.output / parent
-                if not directory.exists():
-                    directory.mkdir()
-                    made_dirs.append(directory)
-            mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-            undo.append((target, change.old, mode))
-            _write(target, change.new or b"", mode)
-        _prune_empty_dirs(plan)
-    except BaseException:
-        for target, old, mode in reversed(undo):
-            if old is None:
-                target.unlink(missing_ok=True)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _write(target, old, mode)
-        for directory in reversed(made_dirs):
-            if directory.is_dir() and not any(directory.iterdir()):
-                directory.rmdir()
-        raise
-
-
-def _prune_empty_dirs(plan: Plan) -> None:
-    """Folders emptied by removing stale files go too; anything else is left alone."""
+def apply_plan(plan: Plan, records: Mapping[Path, bytes]) -> None:
+    """Make ``plan.output`` what the plan says and write ``records``, in one commit: a kill at any
+    moment leaves the old tree or the new one (generator.transaction)."""
+    writes: dict[str, NewFile] = {}
     for change in plan.pending:
-        if change.action is not Action.REMOVE:
+        if change.action is Action.REMOVE:
             continue
-        directory = (plan.output / change.path).parent
-        while directory != plan.output and directory.is_dir() and not any(directory.iterdir()):
-            directory.rmdir()
-            directory = directory.parent
+        target = plan.output / change.path
+        mode = stat.S_IMODE(target.stat().st_mode) if change.action is Action.CHANGE else None
+        writes[change.path] = NewFile(change.new or b"", mode)
+    removes = [c.path for c in plan.pending if c.action is Action.REMOVE]
+    commit(plan.output, writes, removes, records)

@@ -203,6 +203,16 @@ def make_repo(root: Path, settings: str = MINIMAL, secrets: dict[str, str] | Non
     return repo
 
 
+MODELS_FILE = "models:\n  - name: gpt-4o\n    provider: openai\n    model: gpt-4o\n    credential: openai\n"
+
+
+def models_file_repo(root: Path) -> Repo:
+    """A repository whose models list is models.yaml beside cluster.yaml."""
+    repo = make_repo(root, MINIMAL.split("models:", maxsplit=1)[0] + "models: models.yaml\n")
+    (root / "models.yaml").write_text(MODELS_FILE)
+    return repo
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
     return make_repo(tmp_path / "repo")

@@ -13,7 +13,6 @@ import pytest
 import yaml
 from click.testing import Result
 
-from generator import plan as plan_module
 from generator import render
 from tests.conftest import (
     BASE_SECRETS,
@@ -218,23 +217,61 @@ def test_kustomize_failure_leaves_output_untouched(
     assert snapshot(configured) == before
 
 
-def test_failure_while_writing_restores_every_file(configured: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+def leftovers(repo: Repo) -> list[Path]:
+    """Temporary files and transaction folders anywhere in the repository."""
+    return [p for p in repo.root.rglob("*") if p.name.endswith(".clusterforge-tmp") or p.name.startswith("txn-")]
+
+
+def test_a_full_disk_while_staging_changes_nothing(configured: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     before = snapshot(configured)
-    real_replace = os.replace
+    state_before = (configured.root / ".clusterforge" / "cluster.yaml.state.json").read_bytes()
+    real_write = os.write
     calls = {"n": 0}
 
-    def failing_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-        calls["n"] += 1
-        if calls["n"] == 3:  # fail in the middle of applying the plan
-            raise OSError(28, "No space left on device")
-        real_replace(src, dst)
+    def failing_write(fd: int, data: bytes) -> int:
+        if "/.clusterforge/txn-" in os.readlink(f"/proc/self/fd/{fd}"):
+            calls["n"] += 1
+            if calls["n"] == 3:  # the third file staged
+                raise OSError(28, "No space left on device")
+        return real_write(fd, data)
 
-    monkeypatch.setattr(plan_module.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "write", failing_write)
     result = configured.configure()
-    assert result.exit_code == 4
-    monkeypatch.setattr(plan_module.os, "replace", real_replace)
+    monkeypatch.setattr(os, "write", real_write)
+    assert result.exit_code == 2, result.output
+    assert "could not write the new tree ([Errno 28] No space left on device); nothing was changed" in result.stderr
     assert snapshot(configured) == before
-    assert not [p for p in configured.output.rglob("*") if "clusterforge-tmp" in p.name]
+    assert (configured.root / ".clusterforge" / "cluster.yaml.state.json").read_bytes() == state_before
+    assert not (configured.output / ".clusterforge").exists()
+    assert leftovers(configured) == []
+
+
+def test_a_failure_after_the_commit_point_is_finished_by_the_next_run(
+    configured: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_rename = os.rename
+    calls = {"n": 0}
+
+    def failing_rename(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+        if "/.clusterforge/txn-" in str(source) and "/new/" in str(source):  # a staged file put in place
+            calls["n"] += 1
+            if calls["n"] >= 3:  # the third and every later one: the retry fails too
+                raise OSError(5, "Input/output error")
+        real_rename(source, target)
+
+    monkeypatch.setattr(os, "rename", failing_rename)
+    result = configured.configure()
+    monkeypatch.setattr(os, "rename", real_rename)
+    assert calls["n"] > 3
+    assert result.exit_code == 2, result.output
+    assert "the new tree is committed but could not be put in place" in result.stderr
+    assert "the next clusterforge command finishes it" in result.stderr
+    check = configured.configure("--check")  # a reader: finishes the commit before reading
+    assert check.exit_code == 0, check.output
+    assert leftovers(configured) == []
+    assert not (configured.output / ".clusterforge").exists()
+    config = (configured.output / "kubernetes/apps/ai-system/litellm/app/configmap.yaml").read_text()
+    assert "claude-sonnet-4-5" in config
 
 
 def test_stale_generated_files_go_and_foreign_files_stay(repo: Repo) -> None:

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.atomicfile import write_file
 from generator.errors import KeyPath, Problem, Refused, SettingsError, UsageError
 from generator.litellm.config import model_entry
 from generator.litellm.deployments import model_ids
-from generator.litellm.models_file import ModelsDocument, write_atomically
+from generator.litellm.models_file import ModelsDocument
 from generator.litellm.providers import credential_refs
 from generator.render import to_yaml
+from generator.repolock import repository_folder, repository_lock
 from generator.secrets.store import secret_names
 from generator.settings.diagnostics import suggest
 from generator.settings.load import LoadedSettings, load_settings, shown_path
@@ -95,7 +97,7 @@ def _save(config: Path, document: ModelsDocument) -> LoadedSettings:
     """Write the edited file only if the settings with the edit are valid; the settings with it."""
     new_text = document.dump()
     loaded = load_settings(config, {document.path.absolute(): new_text})
-    write_atomically(document.path, new_text)
+    write_file(document.path, new_text.encode())
     return loaded
 
 
@@ -126,6 +128,11 @@ def _list_file(config: Path) -> Path:
 
 
 def add_model(config: Path, entry: Mapping[str, Any]) -> Edit:
+    with repository_lock(repository_folder(config), f"models add {entry.get('name', '')}".strip()):
+        return _add_model(config, entry)
+
+
+def _add_model(config: Path, entry: Mapping[str, Any]) -> Edit:
     document = ModelsDocument.read(_list_file(config))
     document.append(entry)
     loaded = _save(config, document)
@@ -154,6 +161,11 @@ def _references(loaded: LoadedSettings, name: str) -> list[Problem]:
 
 
 def remove_model(config: Path, name: str, model_id: str | None = None) -> Edit:
+    with repository_lock(repository_folder(config), f"models remove {name}"):
+        return _remove_model(config, name, model_id)
+
+
+def _remove_model(config: Path, name: str, model_id: str | None) -> Edit:
     loaded = load_settings(config)
     indexes = _indexes(loaded, name, model_id)
     remaining = [m for i, m in enumerate(loaded.settings.models) if m.name == name and i not in indexes]

@@ -9,7 +9,6 @@ The helpers here move those comment tokens the way a person editing the file wou
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,14 +190,3 @@ def _commented(value: Any) -> Any:
         seq.fa.set_flow_style()
         return seq
     return value
-
-
-def write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.clusterforge-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    try:
-        os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -10,6 +10,7 @@ from typing import Any
 
 import pyrage
 
+from generator.atomicfile import write_file
 from generator.errors import UsageError
 from generator.secrets.sops import creation_rules
 from generator.settings.load import LoadedSettings, shown_path
@@ -25,10 +26,10 @@ def create_age_key(path: Path) -> AgeKey:
     """Write a new age identity to ``path`` with mode 0600; the file must not exist."""
     identity = pyrage.x25519.Identity.generate()
     recipient = str(identity.to_public())
-    # O_EXCL: never overwrite a key, even if one appeared since we looked
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(f"# created by clusterforge init\n# public key: {recipient}\n{identity}\n")
+    text = f"# created by clusterforge init\n# public key: {recipient}\n{identity}\n"
+    # complete or absent, never half a key; and never over a key, even one that appeared since we looked
+    if not write_file(path, text.encode("ascii"), 0o600, create=True):
+        raise UsageError(f"{shown_path(path)}: an age key exists already; clusterforge never replaces one")
     return AgeKey(path, recipient)
 
 

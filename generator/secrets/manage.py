@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import CheckFailed, Refused, UsageError, dotted
+from generator.repolock import repository_folder, repository_lock
 from generator.secrets.agekey import find_age_key
 from generator.secrets.store import GENERATORS, SECRET_NAME, SecretNeed, SecretsFile, needed_secrets, secret_names
 from generator.settings.load import LoadedSettings, load_settings, shown_path
@@ -110,6 +111,11 @@ def _guard_salt(secrets_file: SecretsFile, name: str, value: str | None, allow_r
 
 def set_secret(config: Path, name: str, value: str, *, allow_salt_key_rotation: bool = False) -> str:
     """Store ``value`` under ``name``; returns what happened, for the user."""
+    with repository_lock(repository_folder(config), f"secrets set {name}"):
+        return _set_secret(config, name, value, allow_salt_key_rotation)
+
+
+def _set_secret(config: Path, name: str, value: str, allow_salt_key_rotation: bool) -> str:
     loaded = load_settings(config)
     _check_name(name)
     _refuse_external(loaded, name)
@@ -129,6 +135,11 @@ def generate_secret(config: Path, name: str, *, force: bool = False, allow_salt_
     make = GENERATORS.get(name)
     if make is None:
         raise UsageError(f"clusterforge cannot make '{name}'; it generates: {', '.join(GENERATORS)}")
+    with repository_lock(repository_folder(config), f"secrets generate {name}"):
+        return _generate_secret(config, name, make(), force, allow_salt_key_rotation)
+
+
+def _generate_secret(config: Path, name: str, value: str, force: bool, allow_salt_key_rotation: bool) -> str:
     loaded = load_settings(config)
     _refuse_external(loaded, name)
     secrets_file = _file(loaded)
@@ -137,7 +148,7 @@ def generate_secret(config: Path, name: str, *, force: bool = False, allow_salt_
             _guard_salt(secrets_file, name, None, allow_salt_key_rotation)
         elif not force:
             raise Refused(f"{secrets_file.shown}: '{name}' exists; pass --force to replace it")
-    return set_secret(config, name, make(), allow_salt_key_rotation=allow_salt_key_rotation)
+    return _set_secret(config, name, value, allow_salt_key_rotation)
 
 
 def verify_secrets(config: Path) -> str:

@@ -9,7 +9,6 @@ test guesses of a value against it.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,11 +36,7 @@ class SealedRecord:
     def digest(self, scope: str, cert: str, namespace: str, name: str, key: str, value: str) -> str:
         return keyed_digest(self.key, [scope, cert, namespace, name, key, value])
 
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        text = json.dumps({"version": 1, "entries": dict(sorted(self.entries.items()))}, indent=1, sort_keys=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-        os.replace(tmp, self.path)
+    def to_bytes(self, entries: dict[str, dict[str, Any]]) -> bytes:
+        """The record holding ``entries``: written by configure in the commit of the tree it describes."""
+        text = json.dumps({"version": 1, "entries": dict(sorted(entries.items()))}, indent=1, sort_keys=True)
+        return (text + "\n").encode()

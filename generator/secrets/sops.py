@@ -101,11 +101,15 @@ class Sops:
         return json.loads(result.stdout)
 
     def set_value(self, path: str, key: str, value: str) -> None:
-        """Set one top-level key of an encrypted file in place; the value goes through stdin."""
+        """Set one top-level key of an encrypted YAML file in place; the value goes through stdin."""
         self.command.run(
             "set",
             "--idempotent",
             "--value-stdin",
+            "--input-type",
+            "yaml",
+            "--output-type",
+            "yaml",
             path,
             json.dumps([key]),
             stdin=json.dumps(value).encode(),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from generator.atomicfile import replacing, write_file
 from generator.errors import KeyPath, Problem, SettingsError, UsageError
 from generator.litellm.providers import credential_refs
 from generator.secrets.sops import Sops
@@ -211,12 +212,13 @@ class SecretsFile:
         plaintext = "# clusterforge secrets: edit with `sops " + self.relative + "`\n"
         plaintext += yaml.safe_dump(values, sort_keys=False, default_flow_style=False, width=1 << 16)
         encrypted = self.sops.encrypt(plaintext.encode(), self.relative)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(encrypted)
+        if not write_file(self.path, encrypted, 0o644, create=True):
+            raise UsageError(f"{self.shown}: exists already; clusterforge never replaces a secrets file")
 
     def add(self, name: str, value: str) -> None:
-        self.sops.set_value(self.relative, name, value)
+        """Set ``name`` with `sops set` on a copy that then replaces the file: a kill leaves the old file."""
+        with replacing(self.path) as copy:
+            self.sops.set_value(os.path.relpath(copy, self.sops.workdir), name, value)
 
     def names(self) -> set[str]:
         return secret_names(self.path)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from generator import scratch
+from generator.transaction import recover
 from generator.validate.defaults import from_settings
 from generator.validate.locations import from_environment
 from generator.validate.model import Engine, MissingSchemas, Options, Report
@@ -57,7 +59,10 @@ def run_validate(
     )
     if is_program():
         gc.disable()  # the process ends after this report: collections would only cost time
-    report = validate(list(paths) or [Path(defaults.output)], options)
+    targets = list(paths) or [Path(defaults.output)]
+    for target in {*targets, Path(defaults.output)}:
+        recover(target)  # a commit that a killed configure left half done: read the old tree or the new one
+    report = validate(targets, options)
     text = as_json(report, strict) if output == "json" else as_text(report)
     return Outcome(text, report.failed(strict), report)
 
@@ -70,7 +75,8 @@ def is_program() -> bool:
 
 def exit_now(code: int) -> NoReturn:
     """End the process without tearing the interpreter down: freeing a large tree's objects one by one
-    costs more than a small run takes. Output is flushed first; no exit handler matters here."""
+    costs more than a small run takes. Output is flushed and this run's scratch folder removed first."""
     sys.stdout.flush()
     sys.stderr.flush()
+    scratch.remove()  # the one exit handler that matters: this run's scratch folder
     os._exit(code)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from generator.command import Command, find_program
 from generator.errors import KeyPath, ToolError
+from generator.scratch import folder as scratch_folder
 from generator.validate.locations import Kind, Location
 from generator.validate.model import Severity
 from generator.validate.resources import Resource
@@ -83,7 +83,7 @@ def check(collected: Any, core: CoreSchemas, locations: list[Location], version:
     command = kubeconform_command()
     for resource in resources:  # make the standalone core schemas kubeconform will read
         core.schema_text(Kind.parse(str(resource.data.get("apiVersion", "")), resource.kind))
-    scratch = Path(tempfile.mkdtemp(prefix="clusterforge-kubeconform-"))
+    scratch = scratch_folder("kubeconform")
     try:
         files = []
         for number, resource in enumerate(resources):

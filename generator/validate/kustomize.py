@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 from generator.command import Command, optional_program
 from generator.errors import ToolError
+from generator.scratch import folder as scratch_folder
 from generator.validate.documents import YamlError, loads
 from generator.validate.kustomization import is_remote
 from generator.validate.sizes import may_be_too_big
@@ -88,7 +88,7 @@ def build_dirs(
     """``kubectl kustomize`` each directory, in parallel; a failed build carries kustomize's message.
     The ``plugin_builds`` are built with plugins on: their only plugins are KSOPS generators, which
     kubectl's kustomize leaves out (it runs no exec functions)."""
-    scratch = Path(tempfile.mkdtemp(prefix="clusterforge-kustomize-"))
+    scratch = scratch_folder("kustomize")
     empty = scratch / "plugins"
     empty.mkdir()
     plain, with_plugins = kubectl(scratch), kubectl(scratch, empty)  # empty plugin home: no installed plugin runs

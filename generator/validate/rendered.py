@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import posixpath
 import shutil
-import tempfile
 from collections import Counter
 from pathlib import Path
 
+from generator.scratch import folder as scratch_folder
 from generator.validate.defaults import from_settings
 from generator.validate.documents import YamlError, loads
 from generator.validate.locations import from_environment
@@ -69,7 +69,7 @@ def check_tree(
     """Kustomize builds, schemas and cross-references of ``tree`` (paths relative to the output folder).
     ``repository``: the URL of the repository the tree lives in; sources naming another are not looked for
     in the tree (unknown: every source is taken as this repository)."""
-    scratch = Path(tempfile.mkdtemp(prefix="clusterforge-validate-"))
+    scratch = scratch_folder("validate")
     try:
         prefix = mount_point(tree)
         root = scratch / prefix if prefix else scratch

@@ -8,6 +8,7 @@ external (ExternalSecrets: git holds only where each value lives in the store).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
@@ -46,8 +47,9 @@ class SecretProvider(Protocol):
         """What the user should know about this run (e.g. secrets sealed again)."""
         ...
 
-    def commit(self) -> None:
-        """Called once the new output is written: persist local records, if any."""
+    def records(self) -> dict[Path, bytes]:
+        """Local records (path -> content) that describe the rendered output: written in the same commit
+        as the output (generator.transaction), so a record never describes a tree that is not on disk."""
         ...
 
 

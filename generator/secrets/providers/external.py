@@ -7,6 +7,7 @@ password) becomes a template the operator fills in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from generator.outputs import SecretFile
@@ -50,5 +51,5 @@ class ExternalProvider:
     def notes(self) -> list[str]:
         return []
 
-    def commit(self) -> None:
-        return None
+    def records(self) -> dict[Path, bytes]:
+        return {}

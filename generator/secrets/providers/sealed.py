@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from generator.outputs import SecretFile
@@ -80,9 +81,8 @@ class SealedProvider:
             f"{len(self._resealed)} secret file(s) again; later runs keep unchanged ones byte for byte"
         ]
 
-    def commit(self) -> None:
-        self.record.entries = dict(self._pending)
-        self.record.save()
+    def records(self) -> dict[Path, bytes]:
+        return {self.record.path: self.record.to_bytes(self._pending)}
 
 
 def _encrypted_data(old: bytes | None) -> dict[str, str]:

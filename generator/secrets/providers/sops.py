@@ -96,8 +96,8 @@ class SopsProvider:
     def notes(self) -> list[str]:
         return []
 
-    def commit(self) -> None:
-        return None
+    def records(self) -> dict[Path, bytes]:
+        return {}
 
     def _recipients(self) -> dict[str, frozenset[str]]:
         """path_regex -> age recipients of each creation rule, in order."""
