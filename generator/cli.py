@@ -86,18 +86,35 @@ def _debug() -> bool:
     show_default=True,
     help="The repository to set up.",
 )
-def init(directory: Path) -> None:
+@click.option(
+    "--cluster",
+    "cluster",
+    metavar="NAME",
+    default=None,
+    help="Add cluster NAME to a repository of several (clusters/NAME/), touching no other cluster.",
+)
+def init(directory: Path, cluster: str | None) -> None:
     """Create what a repository is missing (settings, age key, sops rules, secrets file); never overwrite.
 
     Writes cluster.yaml, models.yaml, their editor schemas, age.key (0600), .sops.yaml, .gitignore and
     the secrets file with the secrets clusterforge can generate; then names the secrets still missing.
+    With --cluster NAME: clusters/common.yaml and models.yaml when missing, clusters/NAME/ with its
+    cluster.yaml, its own age key and secrets file, and its creation rules first in .sops.yaml.
     """
 
     def action() -> None:
-        from generator.init import init as do_init  # noqa: PLC0415 - keep start-up light
         from generator.init import sops_age_command  # noqa: PLC0415
 
-        result = do_init(directory)
+        if cluster is not None:
+            from generator.clusters.init import init_cluster  # noqa: PLC0415
+
+            result = init_cluster(directory, cluster)
+            edit = f"clusters/{cluster}/cluster.yaml (and clusters/common.yaml, models.yaml)"
+        else:
+            from generator.init import init as do_init  # noqa: PLC0415 - keep start-up light
+
+            result = do_init(directory)
+            edit = "cluster.yaml and models.yaml"
         for path in result.created:
             click.echo(f"created  {path}")
         for path in result.updated:
@@ -106,9 +123,7 @@ def init(directory: Path) -> None:
             click.echo(f"kept     {path}")
         if result.generated:
             click.echo(f"generated secrets: {', '.join(result.generated)}")
-        click.echo(
-            "\nnext: edit cluster.yaml and models.yaml, store the API keys they name, then `clusterforge configure`."
-        )
+        click.echo(f"\nnext: edit {edit}, store the API keys they name, then `clusterforge configure`.")
         if result.missing:
             click.echo("secrets still missing (`clusterforge secrets list` shows what needs each):")
             for command in result.missing:
@@ -124,9 +139,15 @@ def init(directory: Path) -> None:
     "--config",
     "config",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("cluster.yaml"),
-    show_default=True,
-    help="The settings file.",
+    default=None,
+    help="The settings file [default: cluster.yaml, or every cluster under clusters/].",
+)
+@click.option(
+    "--cluster",
+    "clusters",
+    multiple=True,
+    metavar="NAME",
+    help="In a repository of several clusters: only this one (repeat for more) [default: all].",
 )
 @click.option(
     "--output",
@@ -143,43 +164,126 @@ def init(directory: Path) -> None:
     help="Render a changed LiteLLM salt key (credentials stored in the database become unreadable).",
 )
 def configure(
-    config: Path, output: Path | None, dry_run: bool, show_diff: bool, check: bool, allow_salt_key_rotation: bool
+    config: Path | None,
+    clusters: tuple[str, ...],
+    output: Path | None,
+    dry_run: bool,
+    show_diff: bool,
+    check: bool,
+    allow_salt_key_rotation: bool,
 ) -> None:
-    """Render the settings into the output tree; nothing is written unless all of it is valid."""
+    """Render the settings into the output tree; nothing is written unless all of it is valid.
+
+    In a repository of several clusters (clusters/common.yaml) it renders every cluster, or those
+    --cluster names, and writes all of them or none.
+    """
 
     def action() -> None:
-        # standard library only, up to the fast path's answer
-        from generator import scratch, state  # noqa: PLC0415
-        from generator.repolock import repository_folder, repository_lock  # noqa: PLC0415
-        from generator.transaction import recover  # noqa: PLC0415
+        from generator.clusters.layout import is_repository  # noqa: PLC0415 - standard library only
 
-        command = "configure --check" if check else "configure --dry-run" if dry_run else "configure"
-        writing = not (check or dry_run)
-        with repository_lock(repository_folder(config), command, read_only=not writing):
-            scratch.sweep()  # scratch folders of runs that were killed
-            recorded = output.absolute() if output is not None else state.recorded_output(config)
-            if recorded is not None:
-                recover(recorded)  # a commit a killed run left half done, before its output is read
-            unchanged = None if show_diff else state.unchanged(config, output)
-            if unchanged is not None:
-                # nothing changed since the last successful run: the full path would only confirm it
-                summary = f"0 created, 0 changed, {unchanged} unchanged, 0 removed"
-                _configure_summary(check, dry_run, state.recorded_output_shown(config), summary)
-                return
-            from generator import configure as lib  # noqa: PLC0415
-
-            mode = lib.Mode.CHECK if check else lib.Mode.DRY_RUN if dry_run else lib.Mode.WRITE
-            result = lib.configure(config, output, mode, allow_salt_key_rotation=allow_salt_key_rotation)
-        for note in result.notes:
-            click.echo(note, err=True)
-        if show_diff:
-            click.echo(result.plan.diff(), nl=False)
-        if not check:
-            for line in lib.describe(result.plan, result.output_shown):
-                click.echo(line)
-        _configure_summary(check, dry_run, result.output_shown, result.plan.summary())
+        several = config is None and (bool(clusters) or (not Path("cluster.yaml").exists() and is_repository(Path())))
+        if several:
+            if output is not None:
+                raise _usage("--output renders one cluster: name its settings with --config clusters/NAME/cluster.yaml")
+            _configure_clusters(clusters, check, dry_run, show_diff, allow_salt_key_rotation)
+        elif clusters:
+            raise _usage("--cluster is for a repository of several clusters (clusters/common.yaml); this is not one")
+        else:
+            _configure_one(config or Path("cluster.yaml"), output, check, dry_run, show_diff, allow_salt_key_rotation)
 
     run(_debug(), action)
+
+
+def _usage(message: str) -> Exception:
+    from generator.errors import UsageError  # noqa: PLC0415
+
+    return UsageError(message)
+
+
+def _configure_one(
+    config: Path, output: Path | None, check: bool, dry_run: bool, show_diff: bool, allow_salt_key_rotation: bool
+) -> None:
+    # standard library only, up to the fast path's answer
+    from generator import scratch, state  # noqa: PLC0415
+    from generator.repolock import repository_folder, repository_lock  # noqa: PLC0415
+    from generator.transaction import recover  # noqa: PLC0415
+
+    command = "configure --check" if check else "configure --dry-run" if dry_run else "configure"
+    writing = not (check or dry_run)
+    with repository_lock(repository_folder(config), command, read_only=not writing):
+        scratch.sweep()  # scratch folders of runs that were killed
+        recorded = output.absolute() if output is not None else state.recorded_output(config)
+        if recorded is not None:
+            recover(recorded)  # a commit a killed run left half done, before its output is read
+        unchanged = None if show_diff else state.unchanged(config, output)
+        if unchanged is not None:
+            # nothing changed since the last successful run: the full path would only confirm it
+            summary = f"0 created, 0 changed, {unchanged} unchanged, 0 removed"
+            _configure_summary(check, dry_run, state.recorded_output_shown(config), summary)
+            return
+        from generator import configure as lib  # noqa: PLC0415
+
+        mode = lib.Mode.CHECK if check else lib.Mode.DRY_RUN if dry_run else lib.Mode.WRITE
+        result = lib.configure(config, output, mode, allow_salt_key_rotation=allow_salt_key_rotation)
+    _report_configure(result, check, dry_run, show_diff)
+
+
+def _report_configure(result: Any, check: bool, dry_run: bool, show_diff: bool, name: str = "") -> None:
+    from generator import configure as lib  # noqa: PLC0415
+
+    for note in result.notes:
+        click.echo(f"{name}: {note}" if name else note, err=True)
+    if show_diff:
+        click.echo(result.plan.diff(), nl=False)
+    if not check:
+        for line in lib.describe(result.plan, result.output_shown):
+            click.echo(line)
+    summary = result.plan.summary()
+    _configure_summary(check, dry_run, result.output_shown, f"{name}: {summary}" if name and not check else summary)
+
+
+def _configure_clusters(
+    names: tuple[str, ...], check: bool, dry_run: bool, show_diff: bool, allow_salt_key_rotation: bool
+) -> None:
+    # standard library only, up to the fast path's answer
+    from generator import scratch, state  # noqa: PLC0415
+    from generator.clusters.layout import find, selected  # noqa: PLC0415
+    from generator.repolock import repository_lock  # noqa: PLC0415
+    from generator.transaction import recover  # noqa: PLC0415
+
+    command = "configure --check" if check else "configure --dry-run" if dry_run else "configure"
+    root = Path.cwd().resolve()
+    with repository_lock(root, command, read_only=check or dry_run):
+        scratch.sweep()
+        recover(root)  # a commit of several clusters that a killed run left half done
+        repo = find(root)
+        chosen = selected(repo, names)
+        unchanged: dict[str, int] = {}
+        for name in chosen:
+            count = None if show_diff else state.unchanged(repo.config(name), None)
+            if count is not None:
+                unchanged[name] = count
+        if len(unchanged) == len(chosen) and (names or not repo.leftovers()):
+            for name in chosen:
+                summary = f"0 created, 0 changed, {unchanged[name]} unchanged, 0 removed"
+                shown = state.recorded_output_shown(repo.config(name))
+                _configure_summary(check, dry_run, shown, f"{name}: {summary}" if not check else summary)
+            return
+        from generator import configure as lib  # noqa: PLC0415
+        from generator.clusters.configure import configure_clusters  # noqa: PLC0415
+
+        mode = lib.Mode.CHECK if check else lib.Mode.DRY_RUN if dry_run else lib.Mode.WRITE
+        outcome = configure_clusters(root, names, mode, allow_salt_key_rotation=allow_salt_key_rotation)
+    for name, result in outcome.results.items():
+        _report_configure(result, check, dry_run, show_diff, name)
+    for name, plan in outcome.removed.items():
+        for line in lib.describe(plan, os.path.relpath(plan.output)):
+            click.echo(line)
+        click.echo(f"{name}: cluster.yaml is gone: {plan.summary()}")
+    if check and outcome.removed:
+        from generator.errors import CheckFailed  # noqa: PLC0415
+
+        raise CheckFailed(f"generated files of removed clusters remain: {', '.join(outcome.removed)}", [])
 
 
 @cli.group()

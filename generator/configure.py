@@ -51,7 +51,7 @@ class ConfigureResult:
 
 
 def output_dir(loaded: LoadedSettings, override: Path | None) -> Path:
-    return override.absolute() if override is not None else loaded.resolve(loaded.settings.gitops.path)
+    return override.absolute() if override is not None else loaded.output()
 
 
 @dataclass
@@ -169,6 +169,29 @@ def configure(
 
 
 def _configure(config: Path, output: Path | None, mode: Mode, allow_salt_key_rotation: bool) -> ConfigureResult:
+    prepared = prepare(config, output, mode, allow_salt_key_rotation)
+    if mode is Mode.WRITE and prepared.result.plan.pending:
+        apply_plan(prepared.result.plan, prepared.records)
+        prepared.result.applied = True
+    elif mode is Mode.WRITE:
+        commit(prepared.target, {}, (), prepared.records)
+    elif prepared.records:
+        with suppress(OSError):  # --check or --dry-run in a read-only checkout: only the fast path is lost
+            commit(prepared.target, {}, (), prepared.records)
+    return prepared.result
+
+
+@dataclass
+class Prepared:
+    """A rendered, planned and validated tree, and the records to commit with it; nothing written yet."""
+
+    result: ConfigureResult
+    target: Path
+    records: dict[Path, bytes]  # local records (no-op state, sealed record) by absolute path
+
+
+def prepare(config: Path, output: Path | None, mode: Mode, allow_salt_key_rotation: bool) -> Prepared:
+    """Everything configure does before it commits, for one settings file (the caller holds the lock)."""
     loaded = load_settings(config)
     target = output_dir(loaded, output)
     recover(target)  # an interrupted commit is finished or undone before the output is read
@@ -177,14 +200,14 @@ def _configure(config: Path, output: Path | None, mode: Mode, allow_salt_key_rot
     handwritten, app_warnings = check_apps(loaded, target, shown)
     rendered = render_tree(loaded, target, handwritten)
     if rendered.salt_key_rotated and not allow_salt_key_rotation:
-        raise Refused(SALT_KEY_REFUSAL)
+        raise Refused(f"{loaded.shown}: {SALT_KEY_REFUSAL}" if loaded.layers else SALT_KEY_REFUSAL)
     plan = make_plan(target, rendered.tree, rendered.secret_paths)
     result = ConfigureResult(plan, shown, applied=False, notes=[str(w) for w in [*loaded.warnings, *app_warnings]])
     result.notes += handwritten.notes
     result.notes += rendered.provider.notes()
     if loaded.settings.gitops.engine == "argocd" and rendered.provider.name == "sops":
         result.notes.append(KSOPS_NOTE)
-    expected = loaded.resolve(loaded.settings.gitops.path)
+    expected = loaded.output()
     if target != expected:
         engine = {"flux": "Flux", "argocd": "ArgoCD"}[loaded.settings.gitops.engine]
         result.notes.append(
@@ -206,15 +229,7 @@ def _configure(config: Path, output: Path | None, mode: Mode, allow_salt_key_rot
         record = state.record_bytes(config, target, rendered.inputs, rendered.secret_inputs, new_tree, records)
         if record is not None:
             records[state.state_path(config)] = record
-    if writing and plan.pending:
-        apply_plan(plan, records)
-        result.applied = True
-    elif writing:
-        commit(target, {}, (), records)
-    elif records:
-        with suppress(OSError):  # --check or --dry-run in a read-only checkout: only the fast path is lost
-            commit(target, {}, (), records)
-    return result
+    return Prepared(result, target, records)
 
 
 def describe(plan: Plan, shown: str) -> list[str]:

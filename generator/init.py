@@ -11,10 +11,10 @@ from generator.atomicfile import write_file
 from generator.errors import UsageError
 from generator.repolock import repository_folder, repository_lock
 from generator.schema import schema_text
-from generator.secrets.agekey import create_age_key, read_age_key
+from generator.secrets.agekey import AgeKey, create_age_key, read_age_key
 from generator.secrets.sops import Sops
 from generator.secrets.store import SecretsFile, needed_secrets, set_command
-from generator.settings.load import load_settings, shown_path
+from generator.settings.load import LoadedSettings, load_settings, shown_path
 
 DEMO_START = "# demo-only:"
 DEMO_END = "# end demo-only"
@@ -78,12 +78,12 @@ def sops_config_text(recipient: str, secrets_file: str) -> str:
     )
 
 
-def _create_text(path: Path, text: str, result: InitResult) -> None:
+def create_text(path: Path, text: str, result: InitResult) -> None:
     created = write_file(path, text.encode(), create=True)  # whole or not at all; never over a file
     (result.created if created else result.kept).append(shown_path(path))
 
 
-def _write_generated(path: Path, text: str, result: InitResult) -> None:
+def write_generated(path: Path, text: str, result: InitResult) -> None:
     """Editor schemas are generated, not edited: kept current with this clusterforge."""
     if path.exists() and path.read_text(encoding="utf-8") == text:
         result.kept.append(shown_path(path))
@@ -93,7 +93,7 @@ def _write_generated(path: Path, text: str, result: InitResult) -> None:
     (result.updated if existed else result.created).append(shown_path(path))
 
 
-def _gitignore(directory: Path, result: InitResult) -> None:
+def ensure_gitignore(directory: Path, result: InitResult) -> None:
     path = directory / ".gitignore"
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     lines = old.splitlines()
@@ -118,10 +118,10 @@ def init(directory: Path, config_name: str = "cluster.yaml") -> InitResult:
 def _init(directory: Path, config_name: str) -> InitResult:
     result = InitResult()
     config = directory / config_name
-    _create_text(config, without_demo_lines(example_text()), result)
-    _create_text(directory / "models.yaml", example_text("models.example.yaml"), result)
+    create_text(config, without_demo_lines(example_text()), result)
+    create_text(directory / "models.yaml", example_text("models.example.yaml"), result)
     for name, text in (("cluster.schema.json", schema_text()), ("models.schema.json", schema_text(models_file=True))):
-        _write_generated(directory / name, text, result)
+        write_generated(directory / name, text, result)
     loaded = load_settings(config)
     sops_settings = loaded.settings.secrets.sops
 
@@ -134,9 +134,17 @@ def _init(directory: Path, config_name: str) -> InitResult:
         result.created.append(shown_path(key_path))
     result.age_key = shown_path(key_path)
 
-    _create_text(loaded.resolve(sops_settings.config), sops_config_text(key.recipient, sops_settings.file), result)
-    _gitignore(directory, result)
+    create_text(loaded.resolve(sops_settings.config), sops_config_text(key.recipient, sops_settings.file), result)
+    ensure_gitignore(directory, result)
 
+    init_secrets(loaded, key, result)
+    return result
+
+
+def init_secrets(loaded: LoadedSettings, key: AgeKey, result: InitResult) -> None:
+    """Create the secrets file with every secret clusterforge can generate, or add the ones it lacks; list
+    the commands that store the rest (API keys)."""
+    sops_settings = loaded.settings.secrets.sops
     secrets_path = loaded.resolve(sops_settings.file)
     secrets_file = SecretsFile(secrets_path, Sops(loaded.resolve(sops_settings.config), key.path, loaded.base_dir))
     generatable = {need.name: need.generate for need in needed_secrets(loaded.settings) if need.generate is not None}
@@ -154,10 +162,9 @@ def _init(directory: Path, config_name: str) -> InitResult:
                 result.generated.append(name)
                 present.add(name)
         result.kept.append(secrets_file.shown)
-    config_shown = shown_path(config)
+    config_shown = shown_path(loaded.config_path)
     needs = needed_secrets(loaded.settings)
     result.missing = [set_command(need.name, config_shown) for need in needs if need.name not in present]
-    return result
 
 
 def sops_age_command(age_key: str) -> str:

@@ -117,9 +117,9 @@ def make_plan(output: Path, files: dict[str, bytes], secret_paths: set[str]) -> 
     return Plan(output, tuple(sorted(changes, key=lambda c: c.path)))
 
 
-def apply_plan(plan: Plan, records: Mapping[Path, bytes]) -> None:
-    """Make ``plan.output`` what the plan says and write ``records``, in one commit: a kill at any
-    moment leaves the old tree or the new one (generator.transaction)."""
+def changed_files(plan: Plan) -> tuple[dict[str, NewFile], list[str]]:
+    """What applying the plan writes (output-relative path -> content, with the mode of the file it
+    replaces) and removes."""
     writes: dict[str, NewFile] = {}
     for change in plan.pending:
         if change.action is Action.REMOVE:
@@ -127,5 +127,11 @@ def apply_plan(plan: Plan, records: Mapping[Path, bytes]) -> None:
         target = plan.output / change.path
         mode = stat.S_IMODE(target.stat().st_mode) if change.action is Action.CHANGE else None
         writes[change.path] = NewFile(change.new or b"", mode)
-    removes = [c.path for c in plan.pending if c.action is Action.REMOVE]
+    return writes, [c.path for c in plan.pending if c.action is Action.REMOVE]
+
+
+def apply_plan(plan: Plan, records: Mapping[Path, bytes]) -> None:
+    """Make ``plan.output`` what the plan says and write ``records``, in one commit: a kill at any
+    moment leaves the old tree or the new one (generator.transaction)."""
+    writes, removes = changed_files(plan)
     commit(plan.output, writes, removes, records)

@@ -33,8 +33,13 @@ _held: dict[str, _Held] = {}  # by real path of the repository folder: nested ho
 
 
 def repository_folder(config: Path) -> Path:
-    """The repository of a settings file: its folder, as the kernel names it (symlinks resolved)."""
-    return Path(os.path.realpath(config.absolute().parent))
+    """The repository of a settings file, as the kernel names it (symlinks resolved): its folder, or for a
+    cluster of several (`clusters/<name>/cluster.yaml`) the folder above `clusters/`, so that every cluster
+    of one repository shares one lock."""
+    from generator.clusters.layout import root_of  # noqa: PLC0415 - standard library only
+
+    root = root_of(config)
+    return root if root is not None else Path(os.path.realpath(config.absolute().parent))
 
 
 def lock_path(folder: Path) -> Path:

@@ -20,6 +20,20 @@ def settings_schema() -> dict[str, Any]:
             {"type": "string", "pattern": r"\.ya?ml$"},
         ],
     }
+    schema["properties"]["model_changes"] = {
+        "description": "This cluster's changes to the models it shares (README: Several clusters).",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "remove": {"type": "array", "items": {"type": "string"}, "description": "Names of models to drop."},
+            "override": {
+                "type": "object",
+                "additionalProperties": {"type": "object"},
+                "description": "Fields set on every model of a name, e.g. {claude-sonnet: {rpm: 100}}.",
+            },
+            "add": {"type": "array", "items": {"$ref": "#/$defs/Model"}, "description": "Models of this cluster only."},
+        },
+    }
     return schema
 
 
@@ -34,6 +48,14 @@ def models_schema() -> dict[str, Any]:
         "required": ["models"],
         "properties": {"models": full["properties"]["models"], "credentials": full["properties"]["credentials"]},
     }
+
+
+def layer_schema_text() -> str:
+    """The schema of clusters/common.yaml and each clusters/<name>/cluster.yaml: any key may be in either."""
+    schema = settings_schema()
+    schema["title"] = "clusterforge settings of a cluster of several (clusters/common.yaml, clusters/*/cluster.yaml)"
+    schema.pop("required", None)
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
 def schema_text(models_file: bool = False) -> str:

@@ -70,6 +70,14 @@ class Sources:
                 return source.file, source.keys[probe]
         return source.file, source.values.get((), Pos(1, 1))
 
+    def view(self, path: KeyPath) -> SourceMap:
+        """The positions under ``path``, with the path taken off: to mount them at another path."""
+        source, rel = self._resolve(path)
+        n = len(rel)
+        keys = {k[n:]: v for k, v in source.keys.items() if k[:n] == rel}
+        values = {k[n:]: v for k, v in source.values.items() if k[:n] == rel}
+        return SourceMap(source.file, keys, values)
+
     def written(self, path: KeyPath) -> bool:
         """Whether ``path`` is written in its file (else it takes its default)."""
         source, rel = self._resolve(path)

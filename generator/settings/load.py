@@ -10,10 +10,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from generator.clusters.layers import check_name, merged_settings
+from generator.clusters.layout import COMMON, common_file, root_of
 from generator.errors import KeyPath, Problem, SettingsError, dotted
 from generator.settings import rules
 from generator.settings.apps import inline_values_files
 from generator.settings.diagnostics import problems_from_validation, suggest
+from generator.settings.model_changes import apply_model_changes
 from generator.settings.models import Settings
 from generator.yamlsource import SourceMap, Sources, read_yaml_file
 
@@ -32,6 +35,7 @@ class LoadedSettings:
     config_path: Path
     sources: Sources
     warnings: tuple[Problem, ...] = ()
+    layers: tuple[Path, ...] = ()  # settings written under cluster.yaml (clusters/common.yaml)
 
     @property
     def base_dir(self) -> Path:
@@ -41,6 +45,16 @@ class LoadedSettings:
     def shown(self) -> str:
         return self.sources.root.file
 
+    @property
+    def repository(self) -> Path:
+        """The folder gitops.path is relative to: the settings' folder, or above `clusters/` for a cluster of
+        several."""
+        return self.layers[0].parent.parent if self.layers else self.base_dir
+
+    def output(self) -> Path:
+        """Where gitops.path puts the rendered tree."""
+        return (self.repository / self.settings.gitops.path).resolve()
+
     def resolve(self, relative: str) -> Path:
         """A path from the settings, which are relative to cluster.yaml's folder."""
         return (self.base_dir / relative).resolve() if not Path(relative).is_absolute() else Path(relative)
@@ -48,7 +62,8 @@ class LoadedSettings:
     @property
     def source_files(self) -> list[Path]:
         """Files besides cluster.yaml the settings were read from (models.yaml)."""
-        return sorted({Path(m.file).absolute() for m in self.sources.mounts.values()})
+        found = {Path(m.file).absolute() for m in self.sources.mounts.values()}
+        return sorted(found | {layer.absolute() for layer in self.layers} - {self.config_path})
 
     @property
     def models_file(self) -> Path | None:
@@ -67,24 +82,40 @@ def load_settings(config_path: Path, texts: Mapping[Path, str] | None = None) ->
     ``texts`` holds unsaved contents by absolute path: an edit is checked before it is written.
     """
     texts = texts or {}
-    shown = shown_path(config_path)
-    data, source_map = read_yaml_file(config_path, shown, texts.get(config_path.absolute()))
-    sources = Sources(source_map)
-    if not isinstance(data, dict):
-        raise SettingsError([Problem(shown, 1, 1, "", "the settings must be a YAML mapping of keys to values")])
-    data = _inline_models_file(data, config_path.parent, sources, texts)
-    data = inline_values_files(data, config_path.parent, sources, texts)
+    root = root_of(config_path)
+    layers: tuple[Path, ...] = ()
+    if root is None:
+        data, sources = _read_settings_file(config_path, texts)
+    else:
+        check_name(config_path, config_path.absolute().parent.name, shown_path(config_path))
+        layers = (common_file(root),)
+        data, sources = merged_settings(config_path, layers[0], lambda p: _read_settings_file(p, texts))
+    data = apply_model_changes(data, sources)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise SettingsError(problems_from_validation(exc, data, sources, Settings)) from None
-    loaded = LoadedSettings(settings, config_path.absolute(), sources)
+    loaded = LoadedSettings(settings, config_path.absolute(), sources, layers=layers)
     found = rules.check(settings)
     errors = [loaded.problem(p.path, p.message, at_key=p.at_key) for p in found if not p.warning]
     if errors:
         raise SettingsError(errors)
     warnings = tuple(loaded.problem(p.path, f"warning: {p.message}", at_key=p.at_key) for p in found if p.warning)
-    return LoadedSettings(settings, loaded.config_path, sources, warnings)
+    return LoadedSettings(settings, loaded.config_path, sources, warnings, layers)
+
+
+def _read_settings_file(path: Path, texts: Mapping[Path, str]) -> tuple[dict[str, Any], Sources]:
+    """A settings file's data with the models and values files it names read in, relative to its folder."""
+    shown = shown_path(path)
+    data, source_map = read_yaml_file(path, shown, texts.get(path.absolute()))
+    sources = Sources(source_map)
+    if data is None and path.name == COMMON:
+        return {}, sources  # an empty common.yaml shares nothing
+    if not isinstance(data, dict):
+        raise SettingsError([Problem(shown, 1, 1, "", "the settings must be a YAML mapping of keys to values")])
+    data = _inline_models_file(data, path.parent, sources, texts)
+    data = inline_values_files(data, path.parent, sources, texts)
+    return data, sources
 
 
 MODELS_FILE_KEYS = ("models", "credentials")
