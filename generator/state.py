@@ -193,6 +193,21 @@ def recorded_output(config: Path) -> Path | None:
     return None if rec is None else Path(os.path.normpath(Path(rec.root) / rec.output))
 
 
+def named_output(config: Path) -> Path | None:
+    """The output folder the record names, relative to where the repository is now, even when the record
+    was made in another folder (the repository was copied or moved): what a removed cluster's generated
+    files are looked for in. None without a record or when it names a folder outside the repository."""
+    try:
+        output = json.loads(state_path(config).read_text(encoding="utf-8")).get("output")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(output, str) or not output or os.path.isabs(output):
+        return None
+    root = repository_folder(config)
+    named = Path(os.path.normpath(root / output))
+    return named if root in named.parents else None
+
+
 def recorded_output_shown(config: Path) -> str:
     """The recorded output folder as a person would type it."""
     output = recorded_output(config)

@@ -94,7 +94,7 @@ def _leftover_plans(repo: Repository) -> dict[str, Plan]:
     """Removal of the generated files of every cluster whose cluster.yaml is gone."""
     plans = {}
     for name in repo.leftovers():
-        output = state.recorded_output(repo.config(name))
+        output = state.named_output(repo.config(name))  # the record may be from another folder
         if output is None or not output.is_dir():
             continue
         changes = tuple(
