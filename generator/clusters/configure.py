@@ -14,7 +14,7 @@ from pathlib import Path
 from generator import state
 from generator.clusters.layout import Repository, cluster_folder, find, selected
 from generator.configure import ConfigureResult, Mode, Prepared, lock_command, prepare
-from generator.errors import Problem, SettingsError, UsageError
+from generator.errors import CheckFailed, Problem, SettingsError, UsageError
 from generator.plan import Action, Change, Plan, changed_files, generated_files
 from generator.repolock import repository_lock
 from generator.settings.load import shown_path
@@ -48,17 +48,24 @@ def configure_clusters(
 
 
 def _prepare_all(repo: Repository, names: list[str], mode: Mode, allow_rotation: bool) -> dict[str, Prepared]:
-    """Each cluster rendered and checked; the settings problems of every cluster reported together."""
+    """Each cluster rendered and checked; the settings problems of every cluster reported together, and so
+    are the findings (--check drift, a tree that does not validate) of every cluster."""
     prepared: dict[str, Prepared] = {}
     found: dict[Problem, list[str]] = {}  # a problem in a shared file, once, with the clusters it breaks
+    failed: list[CheckFailed] = []
     for name in names:
         try:
             prepared[name] = prepare(repo.config(name), None, mode, allow_rotation)
         except SettingsError as error:
             for problem in error.problems:
                 found.setdefault(problem, []).append(name)
+        except CheckFailed as error:
+            failed.append(error)
     if found:
         raise SettingsError([_naming(problem, owners, repo) for problem, owners in found.items()])
+    if failed:
+        *first, last = failed
+        raise CheckFailed(str(last), [line for error in first for line in error.lines()] + last.details)
     return prepared
 
 
