@@ -25,8 +25,8 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.asymmetric import rsa
-from kubesealpy import SealedSecret, Unsealer
-from kubesealpy.exceptions import KubesealPyError
+from kubesealpy import SealedSecret, Unsealer  # type: ignore[import-untyped]
+from kubesealpy.exceptions import KubesealPyError  # type: ignore[import-untyped]
 
 from generator.cli import cli
 from generator.secrets.sops import sops_program
@@ -145,7 +145,7 @@ def repository_bytes(root: Path) -> dict[str, bytes]:
     }
 
 
-def outputs_bytes(root: Path) -> dict[str, bytes]:
+def outputs_bytes(root: Path) -> dict[str, dict[str, bytes]]:
     return {cluster: tree_bytes(output(root, cluster)) for cluster in CLUSTERS}
 
 
@@ -451,11 +451,24 @@ def test_configuring_one_cluster_leaves_the_others_and_check_names_them(three: T
     assert [line for line in status(root) if "/output/" in line] == [
         f" M clusters/staging/output/{LITELLM}/deployment.yaml"
     ]
+
+    def drift(cluster: str) -> list[str]:
+        unchanged = len(after[cluster]) - 1
+        return [
+            f"change: clusters/{cluster}/output/{LITELLM}/deployment.yaml",
+            f"clusters/{cluster}/output is not what clusters/{cluster}/cluster.yaml renders: "
+            f"0 created, 1 changed, {unchanged} unchanged, 0 removed",
+        ]
+
     check = run_cli(root, "configure", "--check")
     assert check.exit_code == 1, check.output + check.stderr
-    assert "production" in check.output + check.stderr
-    drift = [line for line in (check.output + check.stderr).splitlines() if "staging" in line or "eu" in line]
-    assert not [line for line in drift if "deployment.yaml" in line], drift
+    assert (check.stdout, check.stderr.splitlines()) == ("", drift("production"))
+    # every cluster that drifted is named, not only the first
+    eu = root / "clusters/eu/cluster.yaml"
+    eu.write_text(eu.read_text() + "litellm:\n  replicas: 5\n")
+    check = run_cli(root, "configure", "--check")
+    assert check.exit_code == 1, check.output + check.stderr
+    assert check.stderr.splitlines() == drift("eu") + drift("production")
     assert outputs_bytes(root) == after  # --check writes nothing
 
 
@@ -606,8 +619,8 @@ def test_a_single_cluster_moved_into_clusters_keeps_its_tree_byte_for_byte(tmp_p
     assert ok(run_cli(root, "configure", "--check")).exit_code == 0
     validated = ok(run_cli(root, "validate", "--strict"))
     assert validated.output.startswith("cluster production: 0 errors, 0 warnings")
-    secret = root / "output" / LITELLM / "secret.sops.yaml"
-    assert sops_decrypt(secret, root / "clusters/production/age.key").returncode == 0
+    litellm = root / "output" / LITELLM / "secret.sops.yaml"
+    assert sops_decrypt(litellm, root / "clusters/production/age.key").returncode == 0
 
 
 def test_init_cluster_refuses_in_a_single_cluster_repository(tmp_path: Path) -> None:
