@@ -16,21 +16,20 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
+from click.testing import Result
 from cryptography.hazmat.primitives.asymmetric import rsa
 from kubesealpy import SealedSecret, Unsealer  # type: ignore[import-untyped]
 from kubesealpy.exceptions import KubesealPyError  # type: ignore[import-untyped]
 
-from generator.cli import cli
 from generator.secrets.sops import sops_program
 from tests.conftest import decrypt_with_sops, git, run_cli, tree_bytes
+from tests.test_inputs import run_with_input
 from tests.test_secret_providers import controller_key
 
 CLUSTERS = ("eu", "production", "staging")  # the order configure reports them in
@@ -96,14 +95,7 @@ SUMMARY = re.compile(r"^(\S+): (\d+) created, (\d+) changed, (\d+) unchanged, (\
 
 def invoke(root: Path, *args: str, stdin: str | None = None) -> Result:
     """The command line in ``root``, in this process (stdin for `secrets set --from-stdin`)."""
-    if stdin is None:
-        return run_cli(root, *args)
-    old = Path.cwd()
-    os.chdir(root)
-    try:
-        return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
-    finally:
-        os.chdir(old)
+    return run_cli(root, *args) if stdin is None else run_with_input(root, stdin, *args)
 
 
 def ok(result: Result) -> Result:
@@ -178,23 +170,19 @@ class Three:
 
 
 @pytest.fixture(scope="module")
-def three(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Three]:
-    os.environ.pop("SOPS_AGE_KEY_FILE", None)  # the autouse guard is function-scoped
+def three(tmp_path_factory: pytest.TempPathFactory) -> Three:
     root = tmp_path_factory.mktemp("clusters") / "repo"
     root.mkdir()
     git(root, "init", "-q")
-    ok(invoke(root, "init", "--cluster", "staging"))
-    (root / "models.yaml").write_text(MODELS)
-    for name in ("staging", "production", "eu"):
-        if name != "staging":
-            ok(invoke(root, "init", "--cluster", name))
-        (root / "clusters" / name / "cluster.yaml").write_text(SETTINGS[name])
-        for secret, value in api_keys(name).items():
-            set_secret(root, name, secret, value)
-    eu_key, _ = controller_key(root / "clusters" / "eu")  # eu's controller certificate, in its folder
-    first = ok(invoke(root, "configure"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("SOPS_AGE_KEY_FILE", raising=False)  # conftest's guard is per test; this runs before it
+        for name in ("staging", "production", "eu"):
+            add_cluster(root, name, SETTINGS[name])
+            (root / "models.yaml").write_text(MODELS)  # in place of the example models init wrote
+        eu_key, _ = controller_key(root / "clusters" / "eu")  # eu's controller certificate, in its folder
+        first = ok(invoke(root, "configure"))
     commit_all(root, "three clusters")
-    yield Three(root, eu_key, first)
+    return Three(root, eu_key, first)
 
 
 def secret_values(root: Path, cluster: str) -> dict[str, str]:
@@ -542,30 +530,10 @@ def test_a_changed_salt_key_in_one_cluster_writes_no_cluster(three: Three, tmp_p
     root = three.copy(tmp_path)
     production = root / "clusters/production/cluster.yaml"
     production.write_text(production.read_text().replace("replicas: 3", "replicas: 4"))
-    refused = invoke(
-        root,
-        "secrets",
-        "set",
-        "litellm_salt_key",
-        "--config",
-        "clusters/staging/cluster.yaml",
-        "--from-stdin",
-        stdin="e5" * 32 + "\n",
-    )
+    salt = ("secrets", "set", "litellm_salt_key", "--config", "clusters/staging/cluster.yaml", "--from-stdin")
+    refused = invoke(root, *salt, stdin="e5" * 32 + "\n")
     assert refused.exit_code == 2  # the secrets command has its own guard
-    ok(
-        invoke(
-            root,
-            "secrets",
-            "set",
-            "litellm_salt_key",
-            "--config",
-            "clusters/staging/cluster.yaml",
-            "--from-stdin",
-            "--allow-salt-key-rotation",
-            stdin="e5" * 32 + "\n",
-        )
-    )
+    ok(invoke(root, *salt, "--allow-salt-key-rotation", stdin="e5" * 32 + "\n"))
     before = outputs_bytes(root)
     result = run_cli(root, "configure")
     assert result.exit_code == 2, result.output + result.stderr
