@@ -582,25 +582,58 @@ _ROTATION = click.option(
 
 @secrets.command("set")
 @_CONFIG
+@click.option(
+    "--cluster",
+    "clusters",
+    multiple=True,
+    metavar="NAME",
+    help="In a repository of several clusters: store it for this cluster (repeat for more) [default: every one].",
+)
 @click.argument("name")
 @click.option("--from-stdin", is_flag=True, help="Read the value from standard input instead of a hidden prompt.")
 @_ROTATION
-def secrets_set(config: Path, name: str, from_stdin: bool, allow_salt_key_rotation: bool) -> None:
-    """Store a value, typed at a hidden prompt or piped in; never taken from the command line."""
+def secrets_set(
+    config: Path, clusters: tuple[str, ...], name: str, from_stdin: bool, allow_salt_key_rotation: bool
+) -> None:
+    """Store a value, typed at a hidden prompt or piped in; never taken from the command line.
+
+    In a repository of several clusters it goes into every cluster's secrets file (or those --cluster
+    names), each encrypted to that cluster's own key.
+    """
 
     def action() -> None:
         from generator.errors import UsageError  # noqa: PLC0415
         from generator.secrets import manage  # noqa: PLC0415
 
+        configs = _cluster_configs(config, clusters)
         if from_stdin:
             value = sys.stdin.read().rstrip("\r\n")
         elif sys.stdin.isatty():
             value = click.prompt(f"Value of {name}", hide_input=True, confirmation_prompt=True)
         else:
             raise UsageError("no terminal to ask in: pipe the value with --from-stdin")
-        click.echo(manage.set_secret(config, name, value, allow_salt_key_rotation=allow_salt_key_rotation))
+        if configs is None:
+            click.echo(manage.set_secret(config, name, value, allow_salt_key_rotation=allow_salt_key_rotation))
+            return
+        for line in manage.set_shared_secret(configs, name, value, allow_salt_key_rotation=allow_salt_key_rotation):
+            click.echo(line)
 
     run(_debug(), action)
+
+
+def _cluster_configs(config: Path, clusters: tuple[str, ...]) -> list[Path] | None:
+    """The settings files of the clusters a command acts on in a repository of several clusters: those
+    named, or all of them when the command runs at its top without --config; None for one settings file."""
+    from generator.clusters.layout import find, is_repository, selected  # noqa: PLC0415 - standard library only
+
+    here = Path()
+    several = bool(clusters) or (config == Path("cluster.yaml") and not config.exists() and is_repository(here))
+    if not several:
+        return None
+    if not is_repository(here):
+        raise _usage("--cluster is for a repository of several clusters (clusters/common.yaml); this is not one")
+    repo = find(here)
+    return [repo.config(name) for name in selected(repo, clusters)]
 
 
 @secrets.command("generate")
