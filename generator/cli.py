@@ -766,7 +766,8 @@ def validate(
 ) -> None:
     """Validate a Flux or ArgoCD tree offline: schemas, kustomize builds, references between objects.
 
-    PATHS default to cluster.yaml's gitops.path (output) in the working directory.
+    PATHS default to cluster.yaml's gitops.path (output) in the working directory; at the top of a
+    repository of several clusters (clusters/common.yaml), to each cluster's tree, each checked on its own.
     """
 
     def action() -> None:
