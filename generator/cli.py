@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -291,7 +292,7 @@ def models() -> None:
     """List, show, add and remove the models LiteLLM serves (models.yaml, comments kept)."""
 
 
-_CONFIG = click.option(
+_CONFIG_FILE = click.option(
     "--config",
     "config",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -299,6 +300,41 @@ _CONFIG = click.option(
     show_default=True,
     help="The settings file.",
 )
+
+
+def _CONFIG(command: F) -> F:
+    """--config FILE, or --cluster NAME in a repository of several clusters; the command gets ``config``."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, config: Path, cluster: str | None, **kwargs: Any) -> Any:
+        chosen: list[Path] = []
+        run(_debug(), lambda: chosen.append(_settings_file(config, cluster)))  # a wrong name: its message, exit 2
+        return command(*args, config=chosen[0], **kwargs)
+
+    with_cluster = click.option(
+        "--cluster",
+        "cluster",
+        metavar="NAME",
+        default=None,
+        help="In a repository of several clusters: the settings of cluster NAME (clusters/NAME/cluster.yaml).",
+    )(wrapper)
+    return cast("F", _CONFIG_FILE(with_cluster))
+
+
+def _settings_file(config: Path, cluster: str | None) -> Path:
+    """The settings file a command reads: --cluster NAME's in a repository of several clusters, else --config."""
+    from generator.clusters.layout import find, is_repository, selected  # noqa: PLC0415 - standard library only
+
+    here = Path()
+    if cluster is None:
+        if config == Path("cluster.yaml") and not config.exists() and is_repository(here):
+            names = ", ".join(find(here).clusters) or "none yet"
+            raise _usage(f"this is a repository of several clusters: name one with --cluster NAME (clusters: {names})")
+        return config
+    if not is_repository(here):
+        raise _usage("--cluster is for a repository of several clusters (clusters/common.yaml); this is not one")
+    repo = find(here)
+    return repo.config(selected(repo, [cluster])[0])
 
 
 @models.command("list")
@@ -581,7 +617,7 @@ _ROTATION = click.option(
 
 
 @secrets.command("set")
-@_CONFIG
+@_CONFIG_FILE
 @click.option(
     "--cluster",
     "clusters",
