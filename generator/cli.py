@@ -248,7 +248,7 @@ def _configure_clusters(
 ) -> None:
     # standard library only, up to the fast path's answer
     from generator import scratch, state  # noqa: PLC0415
-    from generator.clusters.layout import find, selected  # noqa: PLC0415
+    from generator.clusters.layout import find, selected, sweep_records  # noqa: PLC0415
     from generator.repolock import repository_lock  # noqa: PLC0415
     from generator.transaction import recover  # noqa: PLC0415
 
@@ -258,6 +258,7 @@ def _configure_clusters(
         scratch.sweep()
         recover(root)  # a commit of several clusters that a killed run left half done
         repo = find(root)
+        sweep_records(repo)
         chosen = selected(repo, names)
         unchanged: dict[str, int] = {}
         for name in chosen:

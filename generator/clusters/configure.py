@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator import state
-from generator.clusters.layout import Repository, cluster_folder, find, selected
+from generator.clusters.layout import Repository, cluster_folder, find, selected, sweep_records
 from generator.configure import ConfigureResult, Mode, Prepared, lock_command, prepare
-from generator.errors import Problem, SettingsError, UsageError
+from generator.errors import CheckFailed, Problem, SettingsError, UsageError
 from generator.plan import Action, Change, Plan, changed_files, generated_files
 from generator.repolock import repository_lock
 from generator.settings.load import shown_path
@@ -35,6 +35,7 @@ def configure_clusters(
     with repository_lock(root, lock_command(mode), read_only=mode is not Mode.WRITE):
         recover(root)  # a commit of several clusters that a killed run left half done
         repo = find(root)
+        sweep_records(repo)
         chosen = selected(repo, names)
         prepared = _prepare_all(repo, chosen, mode, allow_salt_key_rotation)
         _check_outputs(repo.root, prepared)
@@ -51,14 +52,22 @@ def _prepare_all(repo: Repository, names: list[str], mode: Mode, allow_rotation:
     """Each cluster rendered and checked; the settings problems of every cluster reported together."""
     prepared: dict[str, Prepared] = {}
     found: dict[Problem, list[str]] = {}  # a problem in a shared file, once, with the clusters it breaks
+    stale: list[CheckFailed] = []  # --check: every cluster whose tree is not what it renders
     for name in names:
         try:
             prepared[name] = prepare(repo.config(name), None, mode, allow_rotation)
         except SettingsError as error:
             for problem in error.problems:
                 found.setdefault(problem, []).append(name)
+        except CheckFailed as error:
+            if mode is not Mode.CHECK:
+                raise
+            stale.append(error)
     if found:
         raise SettingsError([_naming(problem, owners, repo) for problem, owners in found.items()])
+    if stale:
+        details = [line for error in stale for line in error.lines()]
+        raise CheckFailed(f"{len(stale)} of {len(names)} clusters are not what their settings render", details)
     return prepared
 
 

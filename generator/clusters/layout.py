@@ -81,6 +81,15 @@ class Repository:
         return tuple(found)
 
 
+def sweep_records(repo: Repository) -> None:
+    """Records that runs killed before their commit point staged beside each cluster's record (every cluster's,
+    before any is read: a run that stops at the first stale cluster must not leave the others' behind)."""
+    from generator.owned import sweep  # noqa: PLC0415 - standard library only
+
+    for name in (*repo.clusters, *repo.leftovers()):
+        sweep(cluster_folder(repo.root, name) / ".clusterforge")
+
+
 def selected(repo: Repository, names: Sequence[str]) -> list[str]:
     """The clusters named (all when none is), each of them known."""
     from generator.errors import UsageError  # noqa: PLC0415 - standard library only
