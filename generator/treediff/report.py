@@ -29,8 +29,7 @@ def full(comparison: Comparison) -> Iterator[str]:
     if comparison.placeholders is not None:
         left, right = comparison.placeholders
         yield shown(
-            f"{PLACEHOLDER} stands for {left} in {comparison.left.label} and {right} in {comparison.right.label} "
-            "(--exact shows these paths as written)\n"
+            f"{PLACEHOLDER} is {left} on the left, {right} on the right (--exact shows these paths as written)\n"
         )
     for file in comparison.files:
         if file.status is Status.CHANGED and file.diff:
