@@ -484,13 +484,22 @@ def test_binary_too_large_and_control_characters(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_an_unreadable_file_counts_as_changed(tmp_path: Path) -> None:
-    write(tmp_path / "left", {"a.yaml": "a: 1\n"})
-    write(tmp_path / "right", {"a.yaml": "a: 1\n"})
-    os.chmod(tmp_path / "right" / "a.yaml", 0)
+def test_an_unreadable_file_or_folder_counts_as_changed(tmp_path: Path) -> None:
+    write(tmp_path / "left", {"a.yaml": "a: 1\n", "sub/x.yaml": "x: 1\n"})
+    write(tmp_path / "right", {"a.yaml": "a: 1\n", "sub/x.yaml": "x: 1\n", "notes.txt": "n\n"})
+    locked = [tmp_path / "right" / "a.yaml", tmp_path / "left" / "sub", tmp_path / "right" / "notes.txt"]
+    for path in locked:
+        os.chmod(path, 0)
     try:
         result = diff(tmp_path, "--stat", "left", "right")
     finally:
-        os.chmod(tmp_path / "right" / "a.yaml", 0o644)
+        for path in locked:
+            os.chmod(path, 0o700)
     assert result.exit_code == 1
-    assert "changed: a.yaml (unreadable: right/a.yaml: Permission denied)" in result.stdout
+    assert result.stdout == (
+        "changed: a.yaml (unreadable: right/a.yaml: Permission denied)\n"
+        "changed: sub (unreadable: left/sub: folder cannot be listed: Permission denied)\n"
+        "only in right: sub/x.yaml\n"
+        "2 changed, 0 only in left, 1 only in right, 0 identical\n"
+    )
+    assert result.stderr == "note: right/notes.txt: not compared: cannot be read (Permission denied)\n"

@@ -62,7 +62,10 @@ def compare(left: Tree, right: Tree, *, exact: bool = False, context: int = 3) -
     files: list[FileDiff] = []
     for path in sorted(left_files.entries.keys() | right_files.entries.keys()):
         old, new = left_files.entries.get(path), right_files.entries.get(path)
-        if new is None:
+        unreadable = _unreadable(path, sides, old, new)
+        if unreadable is not None:  # what it holds is unknown: it cannot be shown the same, nor only on one side
+            files.append(unreadable)
+        elif new is None:
             files.append(FileDiff(path, Status.ONLY_LEFT))
         elif old is None:
             files.append(FileDiff(path, Status.ONLY_RIGHT))
@@ -92,12 +95,16 @@ class _Side:
         return redacted.text if self.prefix is None else tree_prefix.substitute(redacted.text, self.prefix)
 
 
-def _pair(path: str, old: Entry, new: Entry, sides: tuple[_Side, _Side], context: int) -> FileDiff:
-    if old == new and old.kind is not Kind.UNREADABLE:
-        return FileDiff(path, Status.IDENTICAL)  # the same bytes: nothing to redact or replace
+def _unreadable(path: str, sides: tuple[_Side, _Side], old: Entry | None, new: Entry | None) -> FileDiff | None:
     for side, entry in zip(sides, (old, new), strict=True):
-        if entry.kind is Kind.UNREADABLE:
+        if entry is not None and entry.kind is Kind.UNREADABLE:
             return FileDiff(path, Status.CHANGED, reason=f"unreadable: {side.tree.label}/{path}: {entry.text}")
+    return None
+
+
+def _pair(path: str, old: Entry, new: Entry, sides: tuple[_Side, _Side], context: int) -> FileDiff:
+    if old == new:
+        return FileDiff(path, Status.IDENTICAL)  # the same bytes: nothing to redact or replace
     if Kind.OPAQUE in (old.kind, new.kind):
         return FileDiff(path, Status.CHANGED, reason="binary or too large")
     before, after = sides[0].shown(path, old), sides[1].shown(path, new)
