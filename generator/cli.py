@@ -835,6 +835,41 @@ def validate(
     run(_debug(), action)
 
 
+@cli.command()
+@click.argument("left")
+@click.argument("right")
+@click.option("--exact", is_flag=True, help="Compare the trees' own paths as written, not as <tree>.")
+@click.option("--stat", "show_stat", is_flag=True, help="Only a line per differing file, and the summary.")
+@click.option("--name-only", is_flag=True, help="Only the paths of the differing files.")
+@click.option(
+    "-U", "--unified", "context", type=click.IntRange(min=0), default=3, show_default=True, help="Lines of context."
+)
+def diff(left: str, right: str, exact: bool, show_stat: bool, name_only: bool, context: int) -> None:
+    """Show how two rendered trees differ (folders such as output), secrets redacted; nothing is decrypted.
+
+    Exits 0 when they are the same, 1 when they differ, 2 on bad input.
+    """
+
+    def action() -> None:
+        from generator.errors import UsageError  # noqa: PLC0415
+        from generator.treediff import report  # noqa: PLC0415 - keep start-up light
+        from generator.treediff.compare import compare  # noqa: PLC0415
+        from generator.treediff.targets import resolve  # noqa: PLC0415
+
+        if show_stat and name_only:
+            raise UsageError("diff: --stat and --name-only are alternatives; give one")
+        cwd = Path.cwd()
+        comparison = compare(resolve(left, cwd), resolve(right, cwd), exact=exact, context=context)
+        for note in comparison.notes:
+            click.echo(f"note: {report.shown(note)}", err=True)
+        lines = report.names if name_only else report.stat if show_stat else report.full
+        click.echo("".join(lines(comparison)), nl=False)
+        if comparison.differ:
+            sys.exit(int(ExitCode.FINDINGS))
+
+    run(_debug(), action)
+
+
 @cli.group()
 def schemas() -> None:
     """CRD schemas: make them from CustomResourceDefinitions; list the CEL rules of a schema folder."""
