@@ -14,6 +14,7 @@ anything heavy is loaded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -51,6 +52,7 @@ def _exposed(path: Path) -> bool:
         return True
 
 
+@functools.cache  # one clusterforge per process: read once, however many clusters a run checks
 def code_digest() -> str:
     """Changes whenever clusterforge itself (code, templates, pinned versions) changes."""
     templates = _PACKAGE / "templates"
