@@ -265,7 +265,8 @@ def _configure_clusters(
             count = None if show_diff else state.unchanged(repo.config(name), None)
             if count is not None:
                 unchanged[name] = count
-        if len(unchanged) == len(chosen) and (names or not repo.leftovers()):
+        removed = [] if names else [n for n in repo.leftovers() if state.generated_files_left(repo.root, n)]
+        if len(unchanged) == len(chosen) and not removed:
             for name in chosen:
                 summary = f"0 created, 0 changed, {unchanged[name]} unchanged, 0 removed"
                 shown = state.recorded_output_shown(repo.config(name))

@@ -104,6 +104,13 @@ def output_digests(output: Path) -> dict[str, str]:
     return found
 
 
+def generated_files_left(root: Path, cluster: str) -> bool:
+    """Whether a cluster whose settings are gone still has generated files (the next configure removes them)."""
+    config = root / "clusters" / cluster / "cluster.yaml"
+    output = recorded_output(config) or root / "clusters" / cluster / "output"
+    return bool(output_digests(output))
+
+
 # where files of the user's change what configure renders: the entry points take in the apps found there
 HANDWRITTEN_PLACES = ("kubernetes/apps", "argocd")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator import state
-from generator.clusters.layout import Repository, cluster_folder, find, selected, sweep_records
+from generator.clusters.layout import Repository, cluster_folder, default_output, find, selected, sweep_records
 from generator.configure import ConfigureResult, Mode, Prepared, lock_command, prepare
 from generator.errors import CheckFailed, Problem, SettingsError, UsageError
 from generator.plan import Action, Change, Plan, changed_files, generated_files
@@ -103,8 +103,8 @@ def _leftover_plans(repo: Repository) -> dict[str, Plan]:
     """Removal of the generated files of every cluster whose cluster.yaml is gone."""
     plans = {}
     for name in repo.leftovers():
-        output = state.recorded_output(repo.config(name))
-        if output is None or not output.is_dir():
+        output = state.recorded_output(repo.config(name)) or repo.root / default_output(name)
+        if not output.is_dir():
             continue
         changes = tuple(
             Change(path, Action.REMOVE, None, (output / path).read_bytes(), path.endswith(".sops.yaml"))

@@ -68,15 +68,16 @@ class Repository:
         return settings_file(self.root, name)
 
     def leftovers(self) -> tuple[str, ...]:
-        """Folders under clusters/ without settings that still hold a record of a configure: clusters that
-        were removed by deleting their cluster.yaml, whose generated files the next configure removes."""
+        """Folders under clusters/ without settings that still hold a record of a configure or an output
+        folder: clusters removed by deleting their cluster.yaml, whose generated files the next configure
+        removes (a fresh clone has no records: the default output folder is looked at too)."""
         found = []
         base = self.root / CLUSTERS
         for entry in sorted(os.listdir(base)):
             folder = base / entry
-            if entry in self.clusters or not folder.is_dir():
+            if entry in self.clusters or not NAME.match(entry) or not folder.is_dir():
                 continue
-            if (folder / ".clusterforge" / f"{SETTINGS}.state.json").is_file():
+            if (folder / ".clusterforge" / f"{SETTINGS}.state.json").is_file() or (folder / OUTPUT).is_dir():
                 found.append(entry)
         return tuple(found)
 
