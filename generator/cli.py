@@ -243,6 +243,12 @@ def _report_configure(result: Any, check: bool, dry_run: bool, show_diff: bool, 
     _configure_summary(check, dry_run, result.output_shown, f"{name}: {summary}" if name and not check else summary)
 
 
+def _unchanged_summary(check: bool, dry_run: bool, name: str, files: int, shown: str) -> None:
+    """The line of a cluster whose record shows nothing changed since its last run."""
+    summary = f"0 created, 0 changed, {files} unchanged, 0 removed"
+    _configure_summary(check, dry_run, shown, summary if check else f"{name}: {summary}")
+
+
 def _configure_clusters(
     names: tuple[str, ...], check: bool, dry_run: bool, show_diff: bool, allow_salt_key_rotation: bool
 ) -> None:
@@ -268,17 +274,22 @@ def _configure_clusters(
         removed = [] if names else [n for n in repo.leftovers() if state.generated_files_left(repo.root, n)]
         if len(unchanged) == len(chosen) and not removed:
             for name in chosen:
-                summary = f"0 created, 0 changed, {unchanged[name]} unchanged, 0 removed"
-                shown = state.recorded_output_shown(repo.config(name))
-                _configure_summary(check, dry_run, shown, f"{name}: {summary}" if not check else summary)
+                _unchanged_summary(
+                    check, dry_run, name, unchanged[name], state.recorded_output_shown(repo.config(name))
+                )
             return
         from generator import configure as lib  # noqa: PLC0415
         from generator.clusters.configure import configure_clusters  # noqa: PLC0415
 
         mode = lib.Mode.CHECK if check else lib.Mode.DRY_RUN if dry_run else lib.Mode.WRITE
-        outcome = configure_clusters(root, names, mode, allow_salt_key_rotation=allow_salt_key_rotation)
-    for name, result in outcome.results.items():
-        _report_configure(result, check, dry_run, show_diff, name)
+        outcome = configure_clusters(
+            root, names, mode, allow_salt_key_rotation=allow_salt_key_rotation, unchanged=unchanged
+        )
+    for name in chosen:
+        if name in unchanged:
+            _unchanged_summary(check, dry_run, name, unchanged[name], state.recorded_output_shown(repo.config(name)))
+        else:
+            _report_configure(outcome.results[name], check, dry_run, show_diff, name)
     for name, plan in outcome.removed.items():
         for line in lib.describe(plan, os.path.relpath(plan.output)):
             click.echo(line)
