@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import decrypt_with_sops, tree_bytes
-from tests.crashsafety import STRACE, killed_at, leftovers, reset, sample, traced_writes
+from tests.crashsafety import STRACE, fresh_copy, killed_at, leftovers, reset, sample, traced_writes
 from tests.crashsafety import clusterforge as run
 
 needs_strace = pytest.mark.skipif(
@@ -42,10 +42,7 @@ class TwoClusters:
     fresh: dict[str, str]  # secret files the change encrypts afresh (sops is random): their plaintext
 
     def fresh_copy(self, work: Path) -> Path:
-        if work.exists():
-            shutil.rmtree(work)
-        shutil.copytree(self.template, work, symlinks=True)
-        return work
+        return fresh_copy(self.template, work)
 
     def classify(self, root: Path) -> str:
         tree = _trees(root)
