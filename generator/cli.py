@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -242,12 +243,18 @@ def _report_configure(result: Any, check: bool, dry_run: bool, show_diff: bool, 
     _configure_summary(check, dry_run, result.output_shown, f"{name}: {summary}" if name and not check else summary)
 
 
+def _unchanged_summary(check: bool, dry_run: bool, name: str, files: int, shown: str) -> None:
+    """The line of a cluster whose record shows nothing changed since its last run."""
+    summary = f"0 created, 0 changed, {files} unchanged, 0 removed"
+    _configure_summary(check, dry_run, shown, summary if check else f"{name}: {summary}")
+
+
 def _configure_clusters(
     names: tuple[str, ...], check: bool, dry_run: bool, show_diff: bool, allow_salt_key_rotation: bool
 ) -> None:
     # standard library only, up to the fast path's answer
     from generator import scratch, state  # noqa: PLC0415
-    from generator.clusters.layout import find, selected  # noqa: PLC0415
+    from generator.clusters.layout import find, selected, sweep_records  # noqa: PLC0415
     from generator.repolock import repository_lock  # noqa: PLC0415
     from generator.transaction import recover  # noqa: PLC0415
 
@@ -257,25 +264,32 @@ def _configure_clusters(
         scratch.sweep()
         recover(root)  # a commit of several clusters that a killed run left half done
         repo = find(root)
+        sweep_records(repo)
         chosen = selected(repo, names)
         unchanged: dict[str, int] = {}
         for name in chosen:
             count = None if show_diff else state.unchanged(repo.config(name), None)
             if count is not None:
                 unchanged[name] = count
-        if len(unchanged) == len(chosen) and (names or not repo.leftovers()):
+        removed = [] if names else [n for n in repo.leftovers() if state.generated_files_left(repo.root, n)]
+        if len(unchanged) == len(chosen) and not removed:
             for name in chosen:
-                summary = f"0 created, 0 changed, {unchanged[name]} unchanged, 0 removed"
-                shown = state.recorded_output_shown(repo.config(name))
-                _configure_summary(check, dry_run, shown, f"{name}: {summary}" if not check else summary)
+                _unchanged_summary(
+                    check, dry_run, name, unchanged[name], state.recorded_output_shown(repo.config(name))
+                )
             return
         from generator import configure as lib  # noqa: PLC0415
         from generator.clusters.configure import configure_clusters  # noqa: PLC0415
 
         mode = lib.Mode.CHECK if check else lib.Mode.DRY_RUN if dry_run else lib.Mode.WRITE
-        outcome = configure_clusters(root, names, mode, allow_salt_key_rotation=allow_salt_key_rotation)
-    for name, result in outcome.results.items():
-        _report_configure(result, check, dry_run, show_diff, name)
+        outcome = configure_clusters(
+            root, names, mode, allow_salt_key_rotation=allow_salt_key_rotation, unchanged=unchanged
+        )
+    for name in chosen:
+        if name in unchanged:
+            _unchanged_summary(check, dry_run, name, unchanged[name], state.recorded_output_shown(repo.config(name)))
+        else:
+            _report_configure(outcome.results[name], check, dry_run, show_diff, name)
     for name, plan in outcome.removed.items():
         for line in lib.describe(plan, os.path.relpath(plan.output)):
             click.echo(line)
@@ -291,7 +305,7 @@ def models() -> None:
     """List, show, add and remove the models LiteLLM serves (models.yaml, comments kept)."""
 
 
-_CONFIG = click.option(
+_CONFIG_FILE = click.option(
     "--config",
     "config",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -299,6 +313,41 @@ _CONFIG = click.option(
     show_default=True,
     help="The settings file.",
 )
+
+
+def _CONFIG(command: F) -> F:
+    """--config FILE, or --cluster NAME in a repository of several clusters; the command gets ``config``."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, config: Path, cluster: str | None, **kwargs: Any) -> Any:
+        chosen: list[Path] = []
+        run(_debug(), lambda: chosen.append(_settings_file(config, cluster)))  # a wrong name: its message, exit 2
+        return command(*args, config=chosen[0], **kwargs)
+
+    with_cluster = click.option(
+        "--cluster",
+        "cluster",
+        metavar="NAME",
+        default=None,
+        help="In a repository of several clusters: the settings of cluster NAME (clusters/NAME/cluster.yaml).",
+    )(wrapper)
+    return cast("F", _CONFIG_FILE(with_cluster))
+
+
+def _settings_file(config: Path, cluster: str | None) -> Path:
+    """The settings file a command reads: --cluster NAME's in a repository of several clusters, else --config."""
+    from generator.clusters.layout import find, is_repository, selected  # noqa: PLC0415 - standard library only
+
+    here = Path()
+    if cluster is None:
+        if config == Path("cluster.yaml") and not config.exists() and is_repository(here):
+            names = ", ".join(find(here).clusters) or "none yet"
+            raise _usage(f"this is a repository of several clusters: name one with --cluster NAME (clusters: {names})")
+        return config
+    if not is_repository(here):
+        raise _usage("--cluster is for a repository of several clusters (clusters/common.yaml); this is not one")
+    repo = find(here)
+    return repo.config(selected(repo, [cluster])[0])
 
 
 @models.command("list")
@@ -581,26 +630,59 @@ _ROTATION = click.option(
 
 
 @secrets.command("set")
-@_CONFIG
+@_CONFIG_FILE
+@click.option(
+    "--cluster",
+    "clusters",
+    multiple=True,
+    metavar="NAME",
+    help="In a repository of several clusters: store it for this cluster (repeat for more) [default: every one].",
+)
 @click.argument("name")
 @click.option("--from-stdin", is_flag=True, help="Read the value from standard input instead of a hidden prompt.")
 @_ROTATION
-def secrets_set(config: Path, name: str, from_stdin: bool, allow_salt_key_rotation: bool) -> None:
-    """Store a value, typed at a hidden prompt or piped in; never taken from the command line."""
+def secrets_set(
+    config: Path, clusters: tuple[str, ...], name: str, from_stdin: bool, allow_salt_key_rotation: bool
+) -> None:
+    """Store a value, typed at a hidden prompt or piped in; never taken from the command line.
+
+    In a repository of several clusters it goes into every cluster's secrets file (or those --cluster
+    names), each encrypted to that cluster's own key.
+    """
 
     def action() -> None:
         from generator.errors import UsageError  # noqa: PLC0415
         from generator.secrets import manage  # noqa: PLC0415
 
+        configs = _cluster_configs(config, clusters)
         if from_stdin:
             value = sys.stdin.read().rstrip("\r\n")
         elif sys.stdin.isatty():
             value = click.prompt(f"Value of {name}", hide_input=True, confirmation_prompt=True)
         else:
             raise UsageError("no terminal to ask in: pipe the value with --from-stdin")
-        click.echo(manage.set_secret(config, name, value, allow_salt_key_rotation=allow_salt_key_rotation))
+        if configs is None:
+            click.echo(manage.set_secret(config, name, value, allow_salt_key_rotation=allow_salt_key_rotation))
+            return
+        for line in manage.set_shared_secret(configs, name, value, allow_salt_key_rotation=allow_salt_key_rotation):
+            click.echo(line)
 
     run(_debug(), action)
+
+
+def _cluster_configs(config: Path, clusters: tuple[str, ...]) -> list[Path] | None:
+    """The settings files of the clusters a command acts on in a repository of several clusters: those
+    named, or all of them when the command runs at its top without --config; None for one settings file."""
+    from generator.clusters.layout import find, is_repository, selected  # noqa: PLC0415 - standard library only
+
+    here = Path()
+    several = bool(clusters) or (config == Path("cluster.yaml") and not config.exists() and is_repository(here))
+    if not several:
+        return None
+    if not is_repository(here):
+        raise _usage("--cluster is for a repository of several clusters (clusters/common.yaml); this is not one")
+    repo = find(here)
+    return [repo.config(name) for name in selected(repo, clusters)]
 
 
 @secrets.command("generate")
@@ -733,7 +815,8 @@ def validate(
 ) -> None:
     """Validate a Flux or ArgoCD tree offline: schemas, kustomize builds, references between objects.
 
-    PATHS default to cluster.yaml's gitops.path (output) in the working directory.
+    PATHS default to cluster.yaml's gitops.path (output) in the working directory; at the top of a
+    repository of several clusters (clusters/common.yaml), to each cluster's tree, each checked on its own.
     """
 
     def action() -> None:
@@ -760,6 +843,41 @@ def validate(
             exit_now(code)  # skip freeing every object read, one by one
         if outcome.failed:
             sys.exit(code)
+
+    run(_debug(), action)
+
+
+@cli.command()
+@click.argument("left")
+@click.argument("right")
+@click.option("--exact", is_flag=True, help="Compare the trees' own paths as written, not as <tree>.")
+@click.option("--stat", "show_stat", is_flag=True, help="Only a line per differing file, and the summary.")
+@click.option("--name-only", is_flag=True, help="Only the paths of the differing files.")
+@click.option(
+    "-U", "--unified", "context", type=click.IntRange(min=0), default=3, show_default=True, help="Lines of context."
+)
+def diff(left: str, right: str, exact: bool, show_stat: bool, name_only: bool, context: int) -> None:
+    """Show how two rendered trees differ (folders such as output), secrets redacted; nothing is decrypted.
+
+    Exits 0 when they are the same, 1 when they differ, 2 on bad input.
+    """
+
+    def action() -> None:
+        from generator.errors import UsageError  # noqa: PLC0415
+        from generator.treediff import report  # noqa: PLC0415 - keep start-up light
+        from generator.treediff.compare import compare  # noqa: PLC0415
+        from generator.treediff.targets import resolve  # noqa: PLC0415
+
+        if show_stat and name_only:
+            raise UsageError("diff: --stat and --name-only are alternatives; give one")
+        cwd = Path.cwd()
+        comparison = compare(resolve(left, cwd), resolve(right, cwd), exact=exact, context=context)
+        for note in comparison.notes:
+            click.echo(f"note: {report.shown(note)}", err=True)
+        lines = report.names if name_only else report.stat if show_stat else report.full
+        click.echo("".join(lines(comparison)), nl=False)
+        if comparison.differ:
+            sys.exit(int(ExitCode.FINDINGS))
 
     run(_debug(), action)
 

@@ -109,7 +109,14 @@ def ensure_gitignore(directory: Path, result: InitResult) -> None:
 
 def init(directory: Path, config_name: str = "cluster.yaml") -> InitResult:
     """Create what the repository in ``directory`` lacks, holding its lock (generator.repolock)."""
+    from generator.clusters.layout import is_repository  # noqa: PLC0415 - the clusters package imports this one
+
     directory = directory.absolute()
+    if is_repository(directory):
+        raise UsageError(
+            f"{shown_path(directory / 'clusters' / 'common.yaml')} makes this a repository of several clusters: "
+            "add one with `clusterforge init --cluster NAME`"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     with repository_lock(repository_folder(directory / config_name), "init"):
         return _init(directory, config_name)

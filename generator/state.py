@@ -14,6 +14,7 @@ anything heavy is loaded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -51,6 +52,7 @@ def _exposed(path: Path) -> bool:
         return True
 
 
+@functools.cache  # one clusterforge per process: read once, however many clusters a run checks
 def code_digest() -> str:
     """Changes whenever clusterforge itself (code, templates, pinned versions) changes."""
     templates = _PACKAGE / "templates"
@@ -100,6 +102,13 @@ def output_digests(output: Path) -> dict[str, str]:
             if is_generated(data):
                 found[path.relative_to(output).as_posix()] = hashlib.sha256(data).hexdigest()
     return found
+
+
+def generated_files_left(root: Path, cluster: str) -> bool:
+    """Whether a cluster whose settings are gone still has generated files (the next configure removes them)."""
+    config = root / "clusters" / cluster / "cluster.yaml"
+    output = named_output(config) or root / "clusters" / cluster / "output"
+    return bool(output_digests(output))
 
 
 # where files of the user's change what configure renders: the entry points take in the apps found there

@@ -153,10 +153,7 @@ class Scenario:
 
     def fresh_copy(self, work: Path) -> Path:
         """The scenario at ``work`` (always the same path: the state record names its folder)."""
-        if work.exists():
-            shutil.rmtree(work)
-        shutil.copytree(self.template, work, symlinks=True)
-        return work
+        return fresh_copy(self.template, work)
 
     def classify(self, output: Path) -> str:
         """'old', 'new' or 'mixed': the whole output folder against the two complete trees."""
@@ -178,6 +175,14 @@ class Scenario:
             return decrypt_with_sops(path, self.key)
         except subprocess.CalledProcessError:
             return None  # not a complete sops file
+
+
+def fresh_copy(template: Path, work: Path) -> Path:
+    """A copy of ``template`` at ``work``, whatever a trial left there."""
+    if work.exists():
+        shutil.rmtree(work)
+    shutil.copytree(template, work, symlinks=True)
+    return work
 
 
 def leftovers(work: Path, tmpdir: Path) -> list[str]:

@@ -786,3 +786,29 @@ def test_the_readme_example_loads_and_renovate_reads_its_comments(tmp_path: Path
         )
         for a in apps
     )
+
+
+HOSTILE_KS = {
+    "aliases": "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8)
+    ),
+    "huge number": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: x\n"
+    f"spec:\n  interval: {'9' * 5000}\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_KS))
+def test_a_hostile_ks_yaml_of_ones_own_is_reported_never_a_crash(tmp_path: Path, case: str) -> None:
+    """configure reads the ks.yaml files of one's own folders to take them in: read as validate reads them."""
+    repo = own_apps_repo(tmp_path / "repo", "flux", own={})
+    configured(repo)
+    before = repo.files()
+    write_files(repo.output, {f"{APPS}/web/evil/ks.yaml": HOSTILE_KS[case], f"{APPS}/web/evil/app/cm.yaml": "x: 1\n"})
+    result = repo.configure()
+    assert result.exit_code in (1, 2), (result.exit_code, result.output, result.stderr)
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert f"output/{APPS}/web/evil/ks.yaml:" in result.stderr
+    assert repo.files() == {**before, **{k: v for k, v in repo.files().items() if "/evil/" in k}}

@@ -6,13 +6,13 @@ another's old one. A cluster whose settings folder lost its cluster.yaml has its
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator import state
-from generator.clusters.layout import Repository, cluster_folder, find, selected
+from generator.clusters.layout import Repository, cluster_folder, default_output, find, selected, sweep_records
 from generator.configure import ConfigureResult, Mode, Prepared, lock_command, prepare
 from generator.errors import CheckFailed, Problem, SettingsError, UsageError
 from generator.plan import Action, Change, Plan, changed_files, generated_files
@@ -20,6 +20,7 @@ from generator.repolock import repository_lock
 from generator.settings.load import shown_path
 from generator.transaction import recover
 from generator.transaction.commit import NewFile, commit
+from generator.validate.defaults import for_cluster
 
 
 @dataclass
@@ -30,14 +31,24 @@ class ClustersResult:
 
 
 def configure_clusters(
-    root: Path, names: Sequence[str] = (), mode: Mode = Mode.WRITE, *, allow_salt_key_rotation: bool = False
+    root: Path,
+    names: Sequence[str] = (),
+    mode: Mode = Mode.WRITE,
+    *,
+    allow_salt_key_rotation: bool = False,
+    unchanged: Collection[str] = (),
 ) -> ClustersResult:
+    """``unchanged``: clusters the caller found unchanged since their last run (generator.state), under the
+    same lock; they are not rendered again."""
     with repository_lock(root, lock_command(mode), read_only=mode is not Mode.WRITE):
         recover(root)  # a commit of several clusters that a killed run left half done
         repo = find(root)
-        chosen = selected(repo, names)
+        sweep_records(repo)
+        chosen = [name for name in selected(repo, names) if name not in unchanged]
+        # before anything is read from them: one cluster's files are not another's to decrypt or replace
+        _check_outputs(repo.root, {name: repo.root / for_cluster(repo.root, name).output for name in repo.clusters})
         prepared = _prepare_all(repo, chosen, mode, allow_salt_key_rotation)
-        _check_outputs(repo.root, prepared)
+        _check_outputs(repo.root, {name: each.target for name, each in prepared.items()})
         removed = _leftover_plans(repo) if not names else {}
         result = ClustersResult({name: p.result for name, p in prepared.items()}, removed)
         if mode is Mode.WRITE:
@@ -79,30 +90,31 @@ def _naming(problem: Problem, clusters: list[str], repo: Repository) -> Problem:
     return replace(problem, message=f"{problem.message} [{which}]")
 
 
-def _check_outputs(root: Path, prepared: dict[str, Prepared]) -> None:
+def _check_outputs(root: Path, targets: dict[str, Path]) -> None:
+    """Each cluster's tree in a folder of its own inside the repository."""
     owners: dict[Path, str] = {}
-    for name, each in prepared.items():
-        if os.path.relpath(each.target, root).startswith(".."):
-            raise UsageError(f"cluster {name}: gitops.path puts its tree outside the repository ({each.target})")
+    for name, written in targets.items():
+        target = Path(os.path.normpath(written))
+        if os.path.relpath(target, root).startswith(".."):
+            raise UsageError(f"cluster {name}: gitops.path puts its tree outside the repository ({target})")
         for other_target, other in owners.items():
-            if (
-                each.target == other_target
-                or other_target in each.target.parents
-                or each.target in other_target.parents
-            ):
+            nested = other_target in target.parents or target in other_target.parents
+            if target == other_target or nested:
                 raise UsageError(
-                    f"clusters {other} and {name} render into the same folder {shown_path(each.target)}: "
+                    f"clusters {other} and {name} render into the same folder {shown_path(target)}: "
                     "give each its own gitops.path (the default is clusters/<name>/output)"
                 )
-        owners[each.target] = name
+        owners[target] = name
 
 
 def _leftover_plans(repo: Repository) -> dict[str, Plan]:
     """Removal of the generated files of every cluster whose cluster.yaml is gone."""
     plans = {}
     for name in repo.leftovers():
-        output = state.named_output(repo.config(name))  # the record may be from another folder
-        if output is None or not output.is_dir():
+        output = state.named_output(repo.config(name)) or repo.root / default_output(
+            name
+        )  # the record may be from another folder
+        if not output.is_dir():
             continue
         changes = tuple(
             Change(path, Action.REMOVE, None, (output / path).read_bytes(), path.endswith(".sops.yaml"))

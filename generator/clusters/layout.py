@@ -68,17 +68,27 @@ class Repository:
         return settings_file(self.root, name)
 
     def leftovers(self) -> tuple[str, ...]:
-        """Folders under clusters/ without settings that still hold a record of a configure: clusters that
-        were removed by deleting their cluster.yaml, whose generated files the next configure removes."""
+        """Folders under clusters/ without settings that still hold a record of a configure or an output
+        folder: clusters removed by deleting their cluster.yaml, whose generated files the next configure
+        removes (a fresh clone has no records: the default output folder is looked at too)."""
         found = []
         base = self.root / CLUSTERS
         for entry in sorted(os.listdir(base)):
             folder = base / entry
-            if entry in self.clusters or not folder.is_dir():
+            if entry in self.clusters or not NAME.match(entry) or not folder.is_dir():
                 continue
-            if (folder / ".clusterforge" / f"{SETTINGS}.state.json").is_file():
+            if (folder / ".clusterforge" / f"{SETTINGS}.state.json").is_file() or (folder / OUTPUT).is_dir():
                 found.append(entry)
         return tuple(found)
+
+
+def sweep_records(repo: Repository) -> None:
+    """Records that runs killed before their commit point staged beside each cluster's record (every cluster's,
+    before any is read: a run that stops at the first stale cluster must not leave the others' behind)."""
+    from generator.owned import sweep  # noqa: PLC0415 - standard library only
+
+    for name in (*repo.clusters, *repo.leftovers()):
+        sweep(cluster_folder(repo.root, name) / ".clusterforge")
 
 
 def selected(repo: Repository, names: Sequence[str]) -> list[str]:

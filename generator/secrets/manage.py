@@ -115,17 +115,37 @@ def set_secret(config: Path, name: str, value: str, *, allow_salt_key_rotation: 
         return _set_secret(config, name, value, allow_salt_key_rotation)
 
 
+def set_shared_secret(
+    configs: list[Path], name: str, value: str, *, allow_salt_key_rotation: bool = False
+) -> list[str]:
+    """Store one value in the secrets file of each of several clusters, each encrypted to that cluster's own
+    key. Every file is checked before any is written: a refusal for one cluster changes none."""
+    with repository_lock(repository_folder(configs[0]), f"secrets set {name}"):
+        files = [_checked_file(config, name, value, allow_salt_key_rotation) for config in configs]
+        return [_store(secrets_file, name, value) for secrets_file in files]
+
+
 def _set_secret(config: Path, name: str, value: str, allow_salt_key_rotation: bool) -> str:
+    return _store(_checked_file(config, name, value, allow_salt_key_rotation), name, value)
+
+
+def _checked_file(config: Path, name: str, value: str, allow_salt_key_rotation: bool) -> SecretsFile:
+    """The secrets file ``name`` goes into, once everything that would refuse it has been asked."""
     loaded = load_settings(config)
     _check_name(name)
     _refuse_external(loaded, name)
     if not value:
         raise UsageError(f"refusing to store an empty value for '{name}'")
     secrets_file = _file(loaded)
+    if secrets_file.exists():
+        _guard_salt(secrets_file, name, value, allow_salt_key_rotation)
+    return secrets_file
+
+
+def _store(secrets_file: SecretsFile, name: str, value: str) -> str:
     if not secrets_file.exists():
         secrets_file.create({name: value})
         return f"{secrets_file.shown}: created with '{name}'"
-    _guard_salt(secrets_file, name, value, allow_salt_key_rotation)
     existed = name in secrets_file.names()
     secrets_file.add(name, value)
     return f"{secrets_file.shown}: {'updated' if existed else 'added'} '{name}'"

@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from generator.state import GENERATED_MARKERS, is_generated
+from generator.validate.documents import parse_stream
 from generator.validate.kustomization import KUSTOMIZATION_FILES
 from generator.validate.repo import clean_path, contains, normalize_url
 
@@ -262,13 +261,15 @@ def _own_files(output: Path, places: tuple[str, ...]) -> list[str]:
 
 
 def _documents(path: Path) -> list[dict[str, Any]]:
-    """The mappings of a YAML file; nothing when it cannot be read (validation reports why)."""
+    """The mappings of a YAML file; nothing when it cannot be read (validation reports why). Read as validate
+    reads a file, so a hostile one (aliases without bound, nesting, huge numbers) is bounded here too."""
     try:
         if path.stat().st_size > _MAX_BYTES:
             return []
-        return [d for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader=_Loader) if isinstance(d, dict)]
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        documents, _errors = parse_stream(path, str(path))
+    except OSError:
         return []
+    return [d.data for d in documents if isinstance(d.data, dict)]
 
 
 def _flux_kustomizations(path: Path) -> list[str]:
@@ -280,9 +281,3 @@ def _flux_kustomizations(path: Path) -> list[str]:
         and isinstance(d.get("metadata"), dict)
         and d["metadata"].get("name")
     ]
-
-
-try:  # the C loader where libyaml is there
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
