@@ -423,6 +423,62 @@ def test_a_cluster_removed_in_a_moved_repository_has_its_files_removed(three: Th
     assert ok(run_cli(root, "configure", "--check")).exit_code == 0
 
 
+def test_a_cluster_removed_in_a_fresh_clone_has_its_files_removed(three: Three, tmp_path: Path) -> None:
+    """A clone has no local records (.clusterforge/ is never committed): the removed cluster's default
+    output folder is where its generated files are looked for; --check names them first."""
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(three.root), str(clone))
+    for cluster in CLUSTERS:
+        os.chmod(three.root / "clusters" / cluster / "age.key", 0o600)
+        shutil.copy2(age_key(three.root, cluster), age_key(clone, cluster))  # gitignored: each operator's own
+    assert not list(clone.rglob(".clusterforge"))
+    generated = len(tree_bytes(output(clone, "eu")))
+    (clone / "clusters/eu/cluster.yaml").unlink()
+    check = run_cli(clone, "configure", "--check")
+    assert check.exit_code == 1, check.output + check.stderr
+    assert "clusters/eu/output: cluster eu's cluster.yaml is gone, its generated files remain" in check.stderr
+    assert f"remove: clusters/eu/output/{LITELLM}/deployment.yaml" in check.stderr.splitlines()
+    removed = ok(run_cli(clone, "configure"))
+    assert f"eu: cluster.yaml is gone: 0 created, 0 changed, 0 unchanged, {generated} removed" in removed.output
+    assert not output(clone, "eu").exists()
+    assert all(line.startswith(" D clusters/eu/") for line in status(clone)), status(clone)
+    assert ok(run_cli(clone, "configure", "--check")).exit_code == 0
+
+
+def test_validate_names_a_cluster_not_rendered_yet(three: Three, tmp_path: Path) -> None:
+    root = three.copy(tmp_path)
+    ok(invoke(root, "init", "--cluster", "us"))
+    result = run_cli(root, "validate", "--strict")
+    assert result.exit_code == 1, result.output + result.stderr
+    assert "cluster us: clusters/us/output: no rendered tree yet; run `clusterforge configure`" in result.output
+    assert "cluster staging: 0 errors, 0 warnings" in result.output
+
+
+def test_commands_of_one_cluster_take_its_name(three: Three) -> None:
+    root = three.root
+    listed = ok(run_cli(root, "models", "list", "--cluster", "production"))
+    assert "o3-mini" in listed.output and "gpt-4o-mini" not in listed.output
+    assert "gpt-4o-mini" in ok(run_cli(root, "models", "list", "--cluster", "staging")).output
+    bare = run_cli(root, "models", "list")
+    assert bare.exit_code == 2
+    assert bare.stderr == (
+        "this is a repository of several clusters: name one with --cluster NAME (clusters: eu, production, staging)\n"
+    )
+    wrong = run_cli(root, "secrets", "list", "--cluster", "stagng")
+    assert (wrong.exit_code, wrong.stderr) == (2, "no cluster 'stagng' in clusters (did you mean staging?)\n")
+
+
+def test_diff_takes_cluster_names(three: Three) -> None:
+    result = run_cli(three.root, "diff", "staging", "production")
+    assert result.exit_code == 1, result.output + result.stderr
+    assert result.output.startswith("<tree> is clusters/staging/output on the left, clusters/production/output")
+    assert "--- staging/kubernetes/apps/ai-system/litellm/app/deployment.yaml" in result.output
+    assert "-  replicas: 2\n+  replicas: 3\n" in result.output
+    assert "ENC[" not in result.output
+    same = run_cli(three.root, "diff", "staging", "staging")
+    assert same.exit_code == 0, same.output
+
+
 def test_configuring_one_cluster_leaves_the_others_and_check_names_them(three: Three, tmp_path: Path) -> None:
     root = three.copy(tmp_path)
     before = outputs_bytes(root)

@@ -129,13 +129,17 @@ def test_the_no_op_digest_reads_the_index_not_the_schemas(tmp_path: Path, monkey
     shutil.copytree(ROOT / "generator", package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
     monkeypatch.setattr(state, "_PACKAGE", package)
+    state.code_digest.cache_clear()  # made once per process: this test changes the package under it
     before = state.code_digest()
     schema = package / "crds" / "bundled" / "postgresql.cnpg.io" / "cluster_v1.json"
     schema.write_text(schema.read_text() + " ")
     local_sources = package / "crds" / "upstream" / "cilium"  # a local, gitignored folder of upstream files
     local_sources.mkdir(parents=True, exist_ok=True)
     (local_sources / "ciliumnetworkpolicies.yaml").write_text("changed")
+    state.code_digest.cache_clear()
     assert state.code_digest() == before
     index = package / "crds" / "bundled" / INDEX
     index.write_text(index.read_text() + " ")
+    state.code_digest.cache_clear()
     assert state.code_digest() != before
+    state.code_digest.cache_clear()  # the next test's digest is of the real package again

@@ -47,9 +47,10 @@ def configure_clusters(
         chosen = [name for name in selected(repo, names) if name not in unchanged]
         # before anything is read from them: one cluster's files are not another's to decrypt or replace
         _check_outputs(repo.root, {name: repo.root / for_cluster(repo.root, name).output for name in repo.clusters})
-        prepared = _prepare_all(repo, chosen, mode, allow_salt_key_rotation)
+        removed = {name: plan for name, plan in _leftover_plans(repo).items() if plan.pending} if not names else {}
+        stale = [_removal_drift(name, plan) for name, plan in removed.items()] if mode is Mode.CHECK else []
+        prepared = _prepare_all(repo, chosen, mode, allow_salt_key_rotation, stale)
         _check_outputs(repo.root, {name: each.target for name, each in prepared.items()})
-        removed = _leftover_plans(repo) if not names else {}
         result = ClustersResult({name: p.result for name, p in prepared.items()}, removed)
         if mode is Mode.WRITE:
             result.applied = _commit(repo.root, list(prepared.values()), removed)
@@ -58,12 +59,20 @@ def configure_clusters(
         return result
 
 
-def _prepare_all(repo: Repository, names: list[str], mode: Mode, allow_rotation: bool) -> dict[str, Prepared]:
+def _removal_drift(name: str, plan: Plan) -> CheckFailed:
+    """--check: the generated files of a removed cluster are still there."""
+    shown = shown_path(plan.output)
+    details = [f"remove: {shown}/{c.path}" for c in plan.pending]
+    return CheckFailed(f"{shown}: cluster {name}'s cluster.yaml is gone, its generated files remain", details)
+
+
+def _prepare_all(
+    repo: Repository, names: list[str], mode: Mode, allow_rotation: bool, failed: list[CheckFailed]
+) -> dict[str, Prepared]:
     """Each cluster rendered and checked; the settings problems of every cluster reported together, and so
     are the findings (--check drift, a tree that does not validate) of every cluster."""
     prepared: dict[str, Prepared] = {}
     found: dict[Problem, list[str]] = {}  # a problem in a shared file, once, with the clusters it breaks
-    failed: list[CheckFailed] = []
     for name in names:
         try:
             prepared[name] = prepare(repo.config(name), None, mode, allow_rotation)

@@ -26,7 +26,7 @@ from generator.validate.run import validate
 class Outcome:
     text: str  # the report as text or JSON
     failed: bool  # errors, or warnings with ``strict``
-    report: Report  # holds every object read: a process that ends with exit_now() never frees them
+    report: Report | None  # holds every object read: a process that ends with exit_now() never frees them
 
 
 def run_validate(
@@ -84,12 +84,17 @@ def _each_cluster(root: Path, options: Options, version: str | None, output: str
     for name in find(root).clusters:
         defaults = for_cluster(root, name)
         target = Path(defaults.output)
+        if not target.is_dir():
+            missing = f"{target}: no rendered tree yet; run `clusterforge configure`"
+            texts[name] = json.dumps({"ok": False, "error": missing}) if output == "json" else missing + "\n"
+            failed = True
+            continue
         recover(target)
         report = validate([target], replace(options, kubernetes_version=version or defaults.kubernetes_version))
         failed = failed or report.failed(strict)
         texts[name] = as_json(report, strict) if output == "json" else as_text(report)
-    if report is None:
-        raise UsageError("clusters/: no cluster to validate yet")
+    if not texts:
+        raise UsageError("clusters/: no cluster to validate yet; add one with `clusterforge init --cluster NAME`")
     if output == "json":
         text = json.dumps({"clusters": {name: json.loads(each) for name, each in texts.items()}}, indent=2) + "\n"
     else:
