@@ -47,6 +47,16 @@ class Sources:
 
     root: SourceMap
     mounts: dict[KeyPath, SourceMap] = field(default_factory=dict)
+    # paths of the typed settings that were written elsewhere (model_changes): the path a message shows
+    renamed: dict[KeyPath, KeyPath] = field(default_factory=dict)
+
+    def written_path(self, path: KeyPath) -> KeyPath:
+        """``path`` as the user wrote it: under the longest renamed prefix, that prefix's written path."""
+        for cut in range(len(path), 0, -1):
+            written = self.renamed.get(path[:cut])
+            if written is not None:
+                return (*written, *path[cut:])
+        return path
 
     def _resolve(self, path: KeyPath) -> tuple[SourceMap, KeyPath]:
         best: KeyPath | None = None

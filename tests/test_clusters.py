@@ -568,6 +568,17 @@ def test_an_error_in_model_changes_is_located_with_a_hint(pending: Path) -> None
     ]
 
 
+def test_a_bad_value_from_model_changes_is_named_as_written(pending: Path) -> None:
+    """The typed models hold the changes; a message names the key where the user wrote the value."""
+    settings = pending / "clusters/production/cluster.yaml"
+    text = settings.read_text().replace("gpt-4o: {rpm: 1000}", "gpt-4o: {rpm: -5}")
+    settings.write_text(text.replace("credential: openai}", "credential: openai, tpm: zero}"))
+    assert errors_of_configure(pending) == [
+        "clusters/production/cluster.yaml:10:19: model_changes.override.gpt-4o.rpm: must be greater than 0, got -5",
+        "clusters/production/cluster.yaml:12:82: model_changes.add[0].tpm: must be an integer, got 'zero'",
+    ]
+
+
 def test_errors_of_two_clusters_are_reported_together(pending: Path) -> None:
     settings = pending / "clusters/production/cluster.yaml"
     settings.write_text(settings.read_text().replace("replicas: 3", "replicas: 0"))

@@ -239,5 +239,6 @@ def problems_from_validation(exc: ValidationError, data: Any, sources: Sources, 
         else:
             messages = sorted({_message(e, data, path, root) for e in errors})
         for message in messages:
-            problems.append(Problem(file, pos.line if pos else None, pos.col if pos else None, dotted(path), message))
+            line, col = (pos.line, pos.col) if pos else (None, None)
+            problems.append(Problem(file, line, col, dotted(sources.written_path(path)), message))
     return problems

@@ -73,7 +73,8 @@ class LoadedSettings:
 
     def problem(self, path: KeyPath, message: str, *, at_key: bool = False) -> Problem:
         file, pos = self.sources.locate(path, at_key=at_key)
-        return Problem(file, pos.line if pos else None, pos.col if pos else None, dotted(path), message)
+        line, col = (pos.line, pos.col) if pos else (None, None)
+        return Problem(file, line, col, dotted(self.sources.written_path(path)), message)
 
 
 def load_settings(config_path: Path, texts: Mapping[Path, str] | None = None) -> LoadedSettings:

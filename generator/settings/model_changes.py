@@ -69,11 +69,13 @@ def apply_model_changes(data: dict[str, Any], sources: Sources) -> dict[str, Any
             fields = overrides[name]
             for field in fields:
                 mounts[(*at, field)] = sources.view((KEY, "override", name, field))
+                sources.renamed[(*at, field)] = (KEY, "override", name, field)
             result.append({**entry, **fields})
         else:
             result.append(entry)
     for index, entry in enumerate(added):
         mounts[("models", len(result))] = sources.view((KEY, "add", index))
+        sources.renamed[("models", len(result))] = (KEY, "add", index)
         result.append(entry)
     for path in [p for p in sources.mounts if p[:1] == ("models",) and len(p) > 1]:
         del sources.mounts[path]  # positions of the entries as they were numbered before
