@@ -113,7 +113,7 @@ class SizeCheck:
         if expansion.needs_check(text) and expansion.excess(text) is not None:
             return {}  # too deep or too aliased to be built at all: reported as such
         lines = {start: _first_line(text, start, end) for start, end, _ in split_stream(text)}
-        documents, _ = parse_stream(path, self.show(path))
+        documents, _ = parse_stream(path, self.show(path), text)
         found = {}
         for document in documents:
             data = document.data

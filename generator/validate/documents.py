@@ -176,19 +176,21 @@ def _decode_error(text: str, message: str) -> YamlError:
     return YamlError(f"invalid YAML: {what}", int(position.group(1)) if position else 1)
 
 
-def parse_stream(path: Path, shown: str) -> tuple[list[Document], list[ReadError]]:
+def parse_stream(path: Path, shown: str, text: str | None = None) -> tuple[list[Document], list[ReadError]]:
     """Every non-empty document of a YAML file; what does not parse becomes a ReadError.
 
     The whole stream is parsed in one call (faster than one per document) and its documents are
     matched with the parts ``split_stream`` found; when that cannot be done unambiguously, or the
     stream does not parse, each part is parsed on its own (so one bad document spoils no other).
+    ``text``: the file's text when the caller has read it already (a large file is then held once).
     """
-    try:
-        text = checked_text(path.read_bytes(), shown)
-    except TextError as exc:
-        return [], [ReadError(shown, exc.problem.line, exc.problem.message)]
-    except OSError as exc:
-        return [], [ReadError(shown, None, f"cannot be read: {exc.strerror}")]
+    if text is None:
+        try:
+            text = checked_text(path.read_bytes(), shown)
+        except TextError as exc:
+            return [], [ReadError(shown, exc.problem.line, exc.problem.message)]
+        except OSError as exc:
+            return [], [ReadError(shown, None, f"cannot be read: {exc.strerror}")]
     parts = [part for part in split_stream(text) if _is_document(text, part[0], part[1])]
     datas = _whole(text, len(parts))
     documents: list[Document] = []
