@@ -26,10 +26,20 @@ DEFAULT_TIMEOUT = 60.0
 
 
 def remove_tree(path: Path) -> None:
-    """Remove a folder and everything in it (shutil only now: the no-op fast path never needs it)."""
+    """Remove a folder and everything in it (shutil only now: the no-op fast path never needs it).
+
+    Tried again while it is still there: a thread of this run (kustomize builds) may add an entry while it
+    is being removed, as when SIGTERM's handler removes the scratch folder. Once the folder is gone nothing
+    comes back: those threads make their folders one level at a time."""
     import shutil  # noqa: PLC0415
 
-    shutil.rmtree(path, ignore_errors=True)
+    for _ in range(_REMOVE_ATTEMPTS):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            return
+
+
+_REMOVE_ATTEMPTS = 20
 
 
 def try_lock(fd: int) -> bool:

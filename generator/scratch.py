@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import threading
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from generator.owned import OwnedFolder, claim_folder
 from generator.owned import sweep as sweep_owned
 
 PREFIX = "clusterforge-run-"
+_CLEANING_SIGNALS = {signal.SIGTERM, signal.SIGHUP}  # the ones the command line's handler cleans up after
 
 _lock = threading.RLock()  # re-entrant: the SIGTERM handler may interrupt its holder
 _run: dict[int, OwnedFolder] = {}  # by pid: a forked child makes its own
@@ -41,8 +43,13 @@ def folder(purpose: str) -> Path:
         run = _run.get(os.getpid())
         if run is None:
             sweep()
-            run = claim_folder(_root(), PREFIX)
-            _run[os.getpid()] = run
+            # SIGTERM and SIGHUP wait until the folder is known to remove(): their handler removes it
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _CLEANING_SIGNALS)
+            try:
+                run = claim_folder(_root(), PREFIX)
+                _run[os.getpid()] = run
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             atexit.register(remove)
     while True:
         path = run.path / f"{purpose}-{os.urandom(4).hex()}"
@@ -55,7 +62,13 @@ def folder(purpose: str) -> Path:
 
 def remove() -> None:
     """Remove this run's scratch folder (at exit; also before a process ends without exit handlers)."""
-    with _lock:
-        run = _run.pop(os.getpid(), None)
-    if run is not None:
-        run.remove()
+    # a SIGTERM arriving meanwhile waits: its handler would find the folder gone from _run and end the
+    # process halfway through removing it
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _CLEANING_SIGNALS)
+    try:
+        with _lock:
+            run = _run.pop(os.getpid(), None)
+        if run is not None:
+            run.remove()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
