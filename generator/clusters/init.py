@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.atomicfile import write_file
-from generator.clusters.layout import CLUSTERS, NAME, common_file, settings_file
+from generator.clusters.layout import CLUSTERS, NAME, NAME_RULE, common_file, settings_file
 from generator.errors import UsageError
 from generator.init import InitResult, create_text, ensure_gitignore, example_text, init_secrets, write_generated
 from generator.repolock import repository_lock
@@ -81,7 +81,7 @@ SOPS_HEADER = "# sops creation rules: one pair per cluster, written by clusterfo
 def init_cluster(root: Path, name: str) -> InitResult:
     """Add cluster ``name`` to the repository at ``root`` (made one of several clusters if it is not yet)."""
     if not NAME.match(name):
-        raise UsageError(f"'{name}' is not a cluster name: lowercase letters, digits and '-', at most 63")
+        raise UsageError(f"'{name}' is not a cluster name: {NAME_RULE}")
     root = root.absolute()
     if (root / "cluster.yaml").exists() and not common_file(root).exists():
         raise UsageError(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from generator.clusters.layout import default_output
+from generator.clusters.layout import NAME, NAME_RULE, default_output
 from generator.errors import KeyPath, Problem, SettingsError
 from generator.yamlsource import SourceMap, Sources
 
@@ -108,8 +108,6 @@ def _mount_shared(
 
 def check_name(config: Path, name: str, shown: str) -> None:
     """A cluster's folder name is a DNS label: it names its sops rule, its output folder and its labels."""
-    from generator.clusters.layout import NAME  # noqa: PLC0415
-
     if not NAME.match(name):
         raise SettingsError(
             [
@@ -118,8 +116,7 @@ def check_name(config: Path, name: str, shown: str) -> None:
                     None,
                     None,
                     "",
-                    f"'{name}' (the folder of {config.name}) is not a cluster name: "
-                    "lowercase letters, digits and '-', at most 63",
+                    f"'{name}' (the folder of {config.name}) is not a cluster name: {NAME_RULE}",
                 )
             ]
         )

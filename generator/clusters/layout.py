@@ -24,6 +24,7 @@ SETTINGS = "cluster.yaml"
 OUTPUT = "output"  # each cluster's default gitops.path below its folder
 # a DNS label: a cluster's name becomes part of paths, labels and sops rules
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+NAME_RULE = "lowercase letters, digits and '-', at most 63"
 
 
 def common_file(root: Path) -> Path:
